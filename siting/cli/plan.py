@@ -1,0 +1,65 @@
+"""``siting plan CONFIG --out DIR``: run the pipeline and write the plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from siting.cli._options import config_argument, out_option, overwrite_option, solver_options
+from siting.config import Config, load_config
+from siting.outputs import write_plan
+from siting.plan import Plan, make_plan
+
+
+def apply_overrides(cfg: Config, *, solver: str | None, time_limit: float | None) -> Config:
+    """Return the config with command-line overrides applied."""
+    update = {}
+    if solver:
+        update["solver"] = solver.lower()
+    if time_limit:
+        update["time_limit_s"] = time_limit
+    if not update:
+        return cfg
+    return cfg.model_copy(update={"optimize": cfg.optimize.model_copy(update=update)})
+
+
+def run_and_write(cfg: Config, out: Path, *, overwrite: bool) -> Plan:
+    """Plan, write the folder and print a summary."""
+    plan = make_plan(cfg)
+    write_plan(plan, out, overwrite=overwrite)
+    echo_summary(plan, out)
+    return plan
+
+
+def echo_summary(plan: Plan, out: Path) -> None:
+    """Print the headline figures of a written plan."""
+    s, v = plan.stats, plan.solve
+    click.echo(
+        f"{plan.name}: {s['n_sites']} sites ({s['n_new_sites']} new), cost {s['cost']:,.0f} CNY, "
+        f"population coverage {s['coverage']:.1%}, weighted coverage {s['weighted_coverage']:.1%}"
+    )
+    click.echo(
+        f"solver {v['solver']}: status {v['status']} ({v['stop_reason']}), objective "
+        f"{v['objective']:,.1f}, bound {v['bound']:,.1f} ({v['bound_source']}), gap {v['gap']:.3%}"
+    )
+    zones = plan.zones
+    if len(zones):
+        click.echo(f"key zones met: {int(zones['met'].sum())} of {len(zones)}")
+    map_path = out / "map.html"
+    if map_path.exists():
+        click.echo(f"map: {map_path.resolve()}")
+    click.echo(f"plan folder: {out.resolve()}")
+
+
+@click.command()
+@config_argument
+@out_option
+@overwrite_option
+@solver_options
+def plan(
+    config: Path, out: Path, overwrite: bool, solver: str | None, time_limit: float | None
+) -> None:
+    """Plan the sites of CONFIG and write the plan folder to --out."""
+    cfg = apply_overrides(load_config(config), solver=solver, time_limit=time_limit)
+    run_and_write(cfg, out, overwrite=overwrite)

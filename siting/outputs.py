@@ -1,0 +1,291 @@
+"""Stage 7: write a plan folder atomically, and read one back.
+
+A plan folder holds:
+
+==================  ===========================================================
+file                content
+==================  ===========================================================
+plan.gpkg           every layer of the plan in the working CRS: sites,
+                    candidates, demand, zones, towns, study_area
+sites.gpkg          the selected sites in WGS84 (EPSG:4326)
+sites.csv           the selected sites with ``lon``/``lat`` (WGS84)
+stats_towns.csv     population, coverage, sites and cost per town
+stats_zones.csv     achieved coverage per key zone
+stats_classes.csv   sites and cost per site class and rollout year
+map.html            the interactive map (when ``outputs.map``)
+manifest.json       name, CRS, config, input hashes, versions, solver status,
+                    objective, bound, gap, statistics and timings per stage
+==================  ===========================================================
+
+Everything is written into a hidden temporary folder beside the target and
+renamed at the end, so a failure never leaves a half-written plan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from siting._errors import OutputError
+from siting.plan import Plan
+
+__all__ = ["PLAN_LAYERS", "load_plan", "write_plan"]
+
+log = logging.getLogger(__name__)
+
+PLAN_LAYERS: tuple[str, ...] = ("sites", "candidates", "demand", "zones", "towns", "study_area")
+SITE_CSV_COLUMNS: tuple[str, ...] = (
+    "candidate_id",
+    "site_class",
+    "source",
+    "kind",
+    "name",
+    "owner",
+    "responsible_unit",
+    "town_id",
+    "height_m",
+    "band",
+    "cost",
+    "existing",
+    "rollout_year",
+    "marginal_gain",
+    "population_new",
+    "status",
+    "lon",
+    "lat",
+)
+_PACKAGES = (
+    "siting",
+    "geopandas",
+    "shapely",
+    "pyogrio",
+    "pyproj",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pulp",
+    "highspy",
+    "folium",
+)
+
+Writer = Callable[[Plan, Path], None]
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, GDAL and the packages a plan depends on."""
+    import pyogrio
+
+    out = {"python": platform.python_version(), "gdal": pyogrio.__gdal_version_string__}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _sites_wgs84(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Sites in EPSG:4326 with lon/lat columns."""
+    out = sites.to_crs(4326)
+    out["lon"] = out.geometry.x.round(7)
+    out["lat"] = out.geometry.y.round(7)
+    return out
+
+
+def _write_tables(plan: Plan, folder: Path) -> None:
+    """Write the GeoPackages and CSV statistics."""
+    gpkg = folder / "plan.gpkg"
+    for layer in PLAN_LAYERS:
+        gdf: gpd.GeoDataFrame = getattr(plan, layer)
+        gdf.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+    sites = _sites_wgs84(plan.sites)
+    sites.to_file(folder / "sites.gpkg", layer="sites", driver="GPKG", engine="pyogrio")
+    sites[list(SITE_CSV_COLUMNS)].to_csv(folder / "sites.csv", index=False)
+    plan.towns.drop(columns="geometry").to_csv(folder / "stats_towns.csv", index=False)
+    plan.zones.drop(columns="geometry").to_csv(folder / "stats_zones.csv", index=False)
+    classes = (
+        plan.sites.groupby(["rollout_year", "site_class"])
+        .agg(n_sites=("candidate_id", "size"), cost=("cost", "sum"))
+        .reset_index()
+    )
+    classes.to_csv(folder / "stats_classes.csv", index=False)
+
+
+def manifest(plan: Plan) -> dict[str, Any]:
+    """The run manifest: everything needed to reproduce and audit the plan."""
+    return {
+        "name": plan.name,
+        "crs": plan.sites.crs.to_string() if plan.sites.crs else None,
+        "created_by": f"siting {versions()['siting']}",
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config": plan.config,
+        "inputs": plan.inputs,
+        "versions": versions(),
+        "solve": plan.solve,
+        "stats": plan.stats,
+        "targets": {str(k): v for k, v in plan.targets.items()},
+        "cell_size_m": plan.cell_size_m,
+        "timings": plan.timings,
+    }
+
+
+def _default_writers(plan: Plan) -> list[Writer]:
+    """Writers of the optional outputs the configuration asks for."""
+    writers: list[Writer] = []
+    outputs = plan.config.get("outputs", {})
+    if outputs.get("map", True):
+        from siting.maps import write_map
+
+        writers.append(lambda p, folder: write_map(p, folder / "map.html"))
+    return writers
+
+
+def write_plan(
+    plan: Plan,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    writers: list[Writer] | None = None,
+) -> Path:
+    """Write a plan folder atomically.
+
+    Parameters
+    ----------
+    plan
+        The plan.
+    out_dir
+        Target folder.
+    overwrite
+        Replace an existing non-empty folder; otherwise refuse.
+    writers
+        Extra outputs, each called as ``writer(plan, folder)``; by default the map
+        (and the other outputs the configuration enables).
+
+    Returns
+    -------
+    pathlib.Path
+        The written folder.
+
+    Raises
+    ------
+    OutputError
+        If the folder exists and ``overwrite`` is false, or writing fails.
+    """
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputError(
+            f"output folder {out} exists and is not empty; choose another --out or pass --overwrite"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    timings = plan.timings
+    try:
+        start = time.perf_counter()
+        _write_tables(plan, tmp)
+        for writer in _default_writers(plan) if writers is None else writers:
+            writer(plan, tmp)
+        timings["outputs"] = round(time.perf_counter() - start, 3)
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest(plan), indent=2, ensure_ascii=False, default=str),
+            encoding="utf-8",
+        )
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("plan written to %s", out)
+    return out
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename the finished temporary folder to its target."""
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_plan(plan_dir: str | Path) -> Plan:
+    """Read a plan folder written by :func:`write_plan`.
+
+    Parameters
+    ----------
+    plan_dir
+        The folder.
+
+    Returns
+    -------
+    Plan
+        The plan (``rsrp_path`` set when the folder holds ``rsrp.tif``).
+
+    Raises
+    ------
+    OutputError
+        If the folder, its manifest or its GeoPackage is missing or corrupt.
+    """
+    folder = Path(plan_dir)
+    man_path, gpkg = folder / "manifest.json", folder / "plan.gpkg"
+    for path in (folder, man_path, gpkg):
+        if not path.exists():
+            raise OutputError(
+                f"{path} does not exist; is {folder} a plan folder written by siting?"
+            )
+    try:
+        man = json.loads(man_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OutputError(f"{man_path} is not valid JSON ({exc}); rewrite the plan") from exc
+    layers = _read_layers(gpkg)
+    rsrp = folder / "rsrp.tif"
+    return Plan(
+        name=man.get("name", folder.name),
+        **layers,
+        stats=man.get("stats", {}),
+        solve=man.get("solve", {}),
+        cell_size_m=float(man.get("cell_size_m", 100.0)),
+        targets={int(k): int(v) for k, v in man.get("targets", {}).items()},
+        rsrp_path=rsrp if rsrp.exists() else None,
+        config=man.get("config", {}),
+        timings=man.get("timings", {}),
+        inputs=man.get("inputs", {}),
+    )
+
+
+def _read_layers(gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
+    """Read every plan layer of a plan GeoPackage."""
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    out = {}
+    for layer in PLAN_LAYERS:
+        try:
+            gdf = gpd.read_file(gpkg, layer=layer, engine="pyogrio")
+        except (DataSourceError, DataLayerError) as exc:
+            raise OutputError(
+                f"{gpkg}: cannot read layer {layer!r} ({exc}); rewrite the plan"
+            ) from exc
+        out[layer] = gdf
+    demand = out["demand"]
+    if "covered" not in demand.columns:
+        raise OutputError(f"{gpkg}: layer 'demand' has no 'covered' column; rewrite the plan")
+    out["demand"] = demand.astype({"covered": bool})
+    return out
+
+
+def comparison_table(plans: list[Plan]) -> pd.DataFrame:
+    """One row per plan with its headline figures."""
+    from siting.plan import summary_frame
+
+    return pd.concat([summary_frame(p) for p in plans], ignore_index=True)

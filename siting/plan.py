@@ -1,0 +1,552 @@
+"""Stage 5-6: run the pipeline and assemble the plan with its statistics.
+
+``make_plan(cfg)`` runs layers -> candidates -> demand -> coverage -> optimise
+-> check -> statistics and returns a :class:`Plan`. Writing it to a folder is
+:func:`siting.outputs.write_plan`; reading a written folder back is
+:func:`siting.outputs.load_plan`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from siting._errors import PlanCheckError
+from siting.candidates import build_candidates, validate_candidates
+from siting.config import Config
+from siting.coverage import CoverageMatrix, build_coverage, make_model
+from siting.demand import DemandGrid, build_demand
+from siting.layers import Layers, load_layers
+from siting.optimize import SolveResult, ZoneRequirement, check_solution, solve_matrix
+
+__all__ = ["Plan", "PlanInputs", "make_plan", "prepare", "solve_plan"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """A siting plan and everything needed to explain it.
+
+    Attributes
+    ----------
+    name
+        Name of the plan.
+    sites
+        Selected sites: the candidate columns plus ``rollout_year`` (int),
+        ``marginal_gain`` (weight newly covered when added in rollout order),
+        ``population_new`` (residents newly covered) and ``status``.
+    candidates
+        Every candidate plus ``selected`` (bool).
+    demand
+        Demand cells plus ``covered`` (bool), ``n_serving`` (int) and
+        ``best_rsrp_dbm`` (float32, NaN without a radio model).
+    zones
+        Key zones plus ``n_cells``, ``covered_fraction``, ``met``, ``sites_serving``.
+    towns
+        Towns plus ``population``, ``covered_population``, ``coverage``,
+        ``n_sites``, ``cost``.
+    study_area
+        The study area (one polygon).
+    stats
+        Totals: n_sites, n_new_sites, cost, population, covered_population,
+        coverage, weighted_coverage, area_coverage, sites_by_class, sites_by_year.
+    solve
+        status, stop_reason, objective, bound, bound_source, gap, solver,
+        solver_status, message.
+    cell_size_m
+        Demand cell side (metres).
+    targets
+        Cumulative site targets per year.
+    rsrp_path
+        GeoTIFF of best-server RSRP when the radio model ran.
+    config
+        The configuration as a plain dict.
+    timings
+        Seconds per pipeline stage.
+    inputs
+        SHA-256 of every input file, keyed by layer.
+    """
+
+    name: str
+    sites: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    towns: gpd.GeoDataFrame
+    study_area: gpd.GeoDataFrame
+    stats: dict[str, Any]
+    solve: dict[str, Any]
+    cell_size_m: float
+    targets: dict[int, int] = field(default_factory=dict)
+    rsrp_path: Path | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PlanInputs:
+    """Everything the optimiser needs, built once and reusable across runs.
+
+    Attributes
+    ----------
+    layers
+        The validated input layers.
+    candidates
+        Candidate sites.
+    grid
+        Demand cells and key-zone membership.
+    coverage
+        The sparse coverage matrix.
+    timings
+        Seconds per stage so far.
+    """
+
+    layers: Layers
+    candidates: gpd.GeoDataFrame
+    grid: DemandGrid
+    coverage: CoverageMatrix
+    timings: dict[str, float]
+
+
+@contextmanager
+def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
+    """Time a pipeline stage and log its end."""
+    log.info("%s ...", name)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 3)
+    log.info("%s done in %.2f s", name, timings[name])
+
+
+def prepare(cfg: Config) -> PlanInputs:
+    """Run the stages up to the coverage matrix.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+
+    Returns
+    -------
+    PlanInputs
+        Layers, candidates, demand grid and coverage matrix.
+    """
+    timings: dict[str, float] = {}
+    with _stage("layers", timings):
+        layers = load_layers(cfg)
+    with _stage("candidates", timings):
+        candidates = build_candidates(layers, cfg)
+        problems = validate_candidates(candidates)
+        if problems:
+            raise PlanCheckError("; ".join(problems))
+    with _stage("demand", timings):
+        grid = build_demand(layers, cfg)
+    with _stage("coverage", timings):
+        model = make_model(cfg, buildings=layers.buildings)
+        coverage = build_coverage(grid.cells, candidates, model)
+    log.info(
+        "%d demand cells x %d candidates, %d covering pairs",
+        len(grid.cells),
+        len(candidates),
+        coverage.nnz,
+    )
+    return PlanInputs(layers, candidates, grid, coverage, timings)
+
+
+def zone_requirements(
+    grid: DemandGrid, zones: gpd.GeoDataFrame, cfg: Config
+) -> list[ZoneRequirement]:
+    """Turn key zones into hard requirements of the optimiser.
+
+    Parameters
+    ----------
+    grid
+        The demand grid with its zone membership.
+    zones
+        The key-zone layer.
+    cfg
+        The run configuration (service levels).
+
+    Returns
+    -------
+    list of ZoneRequirement
+        One per zone: its cells, ``min_coverage`` and the level's ``k``.
+    """
+    levels = cfg.demand.service_levels
+    return [
+        ZoneRequirement(
+            name=_zone_label(row),
+            rows=grid.zone_cells[row.zone_id],
+            min_fraction=float(row.min_coverage),
+            k=levels[row.service_level].k,
+        )
+        for row in zones.itertuples()
+    ]
+
+
+def _zone_label(row: Any) -> str:
+    """Readable zone name for messages: ``name (name_en, zone_id)``."""
+    en = f"{row.name_en}, " if getattr(row, "name_en", "") else ""
+    return f"{row.name} ({en}{row.zone_id})"
+
+
+def solve_plan(inputs: PlanInputs, cfg: Config) -> SolveResult:
+    """Solve the siting problem of prepared inputs.
+
+    Parameters
+    ----------
+    inputs
+        Output of :func:`prepare`.
+    cfg
+        The run configuration (its ``optimize`` section).
+
+    Returns
+    -------
+    SolveResult
+        The optimiser's result; infeasible results raise ``InfeasibleError``.
+    """
+    oc = cfg.optimize
+    cells, cand = inputs.grid.cells, inputs.candidates
+    with _stage("optimize", inputs.timings):
+        result = solve_matrix(
+            inputs.coverage.A,
+            weights=cells["weight"].to_numpy(),
+            costs=cand["cost"].to_numpy(),
+            objective=oc.objective,
+            max_sites=oc.max_sites,
+            budget=oc.budget,
+            coverage_target=oc.coverage_target,
+            k=cells["k"].to_numpy(),
+            zones=zone_requirements(inputs.grid, inputs.layers.key_zones, cfg),
+            fixed=np.flatnonzero(cand["fixed"].to_numpy()),
+            time_limit=oc.time_limit_s,
+            mip_gap=oc.mip_gap,
+            solver=oc.solver,
+            threads=oc.threads,
+            seed=cfg.seed,
+        )
+    result.raise_for_status()
+    return result
+
+
+def make_plan(cfg: Config, *, inputs: PlanInputs | None = None) -> Plan:
+    """Run the whole pipeline.
+
+    Parameters
+    ----------
+    cfg
+        The run configuration.
+    inputs
+        Prepared inputs to reuse (when only optimisation settings changed).
+
+    Returns
+    -------
+    Plan
+        The checked plan with its statistics.
+
+    Raises
+    ------
+    LayerError, ConfigError
+        For bad input.
+    InfeasibleError
+        When no plan meets the hard constraints (naming the zones).
+    PlanCheckError
+        When the independent checker rejects the solver's plan.
+    """
+    if inputs is None:
+        inputs = prepare(cfg)
+    result = solve_plan(inputs, cfg)
+    with _stage("check", inputs.timings):
+        _independent_check(inputs, cfg, result)
+    with _stage("statistics", inputs.timings):
+        plan = assemble_plan(inputs, cfg, result)
+    return plan
+
+
+def _independent_check(inputs: PlanInputs, cfg: Config, result: SolveResult) -> None:
+    """Re-check every hard constraint of the plan from the raw matrix."""
+    oc = cfg.optimize
+    cells, cand = inputs.grid.cells, inputs.candidates
+    violations = check_solution(
+        inputs.coverage.A,
+        result.selected,
+        weights=cells["weight"].to_numpy(),
+        costs=cand["cost"].to_numpy(),
+        k=cells["k"].to_numpy(),
+        zones=zone_requirements(inputs.grid, inputs.layers.key_zones, cfg),
+        fixed=np.flatnonzero(cand["fixed"].to_numpy()),
+        max_sites=oc.max_sites,
+        budget=oc.budget,
+        coverage_target=oc.coverage_target,
+    )
+    if violations:
+        raise PlanCheckError("the plan breaks hard constraints: " + "; ".join(violations))
+
+
+def rollout_order(
+    A: sp.csc_matrix, weights: np.ndarray, k: np.ndarray, *, first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order selected sites by marginal gain (lazy greedy), ``first`` ones first.
+
+    Parameters
+    ----------
+    A
+        CSC coverage matrix restricted to the selected columns.
+    weights
+        Row weights.
+    k
+        Sites each row needs.
+    first
+        Boolean mask of columns that come first (sites kept from earlier years).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The column order; the weight each column newly adds in that order
+        (``w/k`` for every row still short of its ``k``); and per row the
+        column that completed its coverage (-1 if none).
+    """
+    n_rows = A.shape[0]
+    counts = np.zeros(n_rows, dtype=np.int64)
+    completed_by = np.full(n_rows, -1, dtype=np.int64)
+    credit = weights / np.maximum(k, 1)
+    indptr, indices = A.indptr, A.indices
+
+    def gain(j: int) -> float:
+        rows = indices[indptr[j] : indptr[j + 1]]
+        return float(credit[rows][counts[rows] < k[rows]].sum())
+
+    order: list[int] = []
+    gains: list[float] = []
+    for group in (np.flatnonzero(first), np.flatnonzero(~first)):
+        heap = [(-gain(int(j)), int(j)) for j in group]
+        heapq.heapify(heap)
+        while heap:
+            _, j = heapq.heappop(heap)
+            g = gain(j)
+            if heap and g < -heap[0][0] - 1e-12:
+                heapq.heappush(heap, (-g, j))
+                continue
+            rows = indices[indptr[j] : indptr[j + 1]]
+            counts[rows] += 1
+            done = rows[(counts[rows] == k[rows]) & (completed_by[rows] < 0)]
+            completed_by[done] = j
+            order.append(j)
+            gains.append(g)
+    return np.asarray(order, dtype=np.int64), np.asarray(gains), completed_by
+
+
+def _rollout_years(n: int, targets: dict[int, int], year: int) -> np.ndarray:
+    """Years of sites in rollout order given cumulative targets."""
+    if not targets:
+        return np.full(n, year, dtype=np.int64)
+    years = sorted(targets)
+    cum = np.array([targets[y] for y in years])
+    idx = np.searchsorted(cum, np.arange(1, n + 1), side="left")
+    return np.array(years, dtype=np.int64)[np.minimum(idx, len(years) - 1)]
+
+
+def _best_rsrp(rsrp: sp.csr_matrix | None, selected: np.ndarray, n: int) -> np.ndarray:
+    """Best RSRP over the selected sites per cell (NaN where none reaches)."""
+    if rsrp is None or len(selected) == 0:
+        return np.full(n, np.nan, dtype=np.float32)
+    sub = rsrp[:, selected].tocsr()
+    shifted = sub.copy()
+    shifted.data = shifted.data.astype(np.float64) + 1000.0
+    best = np.asarray(shifted.max(axis=1).todense()).ravel()
+    return np.where(best > 0, best - 1000.0, np.nan).astype(np.float32)
+
+
+def assemble_plan(inputs: PlanInputs, cfg: Config, result: SolveResult) -> Plan:
+    """Build the plan's tables and statistics from a solve result.
+
+    Parameters
+    ----------
+    inputs
+        The prepared inputs.
+    cfg
+        The run configuration.
+    result
+        A feasible solve result.
+
+    Returns
+    -------
+    Plan
+        The plan.
+    """
+    cells = inputs.grid.cells.copy()
+    cand = inputs.candidates.copy()
+    A = inputs.coverage.A
+    selected = np.asarray(result.selected, dtype=np.int64)
+    sub = A[:, selected].tocsc()
+    counts = np.asarray(sub.sum(axis=1)).ravel().astype(np.int64)
+    k = cells["k"].to_numpy()
+    cells["covered"] = counts >= k
+    cells["n_serving"] = counts
+    cells["best_rsrp_dbm"] = _best_rsrp(inputs.coverage.rsrp, selected, len(cells))
+    cand["selected"] = False
+    cand.loc[selected, "selected"] = True
+    sites = _sites_table(cand, cells, sub, selected, cfg)
+    zones = _zone_stats(inputs, cells, sub, cfg)
+    towns = _town_stats(inputs.layers.towns, cells, sites)
+    stats = _totals(cells, sites, cfg)
+    solve = {
+        key: _plain(getattr(result, key, None))
+        for key in (
+            "status",
+            "stop_reason",
+            "objective",
+            "bound",
+            "bound_source",
+            "gap",
+            "solver",
+            "solver_status",
+            "message",
+            "heuristic_objective",
+        )
+    }
+    solve["timings"] = {k2: _plain(v) for k2, v in dict(result.timings).items()}
+    return Plan(
+        name=cfg.name,
+        sites=sites,
+        candidates=cand,
+        demand=cells,
+        zones=zones,
+        towns=towns,
+        study_area=inputs.layers.study_area,
+        stats=stats,
+        solve=solve,
+        cell_size_m=inputs.grid.cell_size_m,
+        targets=dict(cfg.optimize.targets),
+        config=cfg.model_dump(mode="json"),
+        timings=dict(inputs.timings),
+        inputs=dict(inputs.layers.sources),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy scalars to plain Python for JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _sites_table(
+    cand: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    sub: sp.csc_matrix,
+    selected: np.ndarray,
+    cfg: Config,
+) -> gpd.GeoDataFrame:
+    """Selected sites in rollout order with year, marginal gain and new population."""
+    fixed = cand["fixed"].to_numpy()[selected]
+    order, gains, completed_by = rollout_order(
+        sub, cells["weight"].to_numpy(), cells["k"].to_numpy(), first=fixed
+    )
+    done = completed_by >= 0
+    pop_new = np.bincount(
+        completed_by[done], weights=cells["population"].to_numpy()[done], minlength=len(selected)
+    )
+    sites = cand.iloc[selected[order]].drop(columns="selected").reset_index(drop=True)
+    sites["rollout_year"] = _rollout_years(len(order), cfg.optimize.targets, cfg.optimize.year)
+    sites["marginal_gain"] = gains
+    sites["population_new"] = pop_new[order]
+    sites["status"] = "proposed"
+    return sites
+
+
+def _zone_stats(
+    inputs: PlanInputs, cells: gpd.GeoDataFrame, sub: sp.csc_matrix, cfg: Config
+) -> gpd.GeoDataFrame:
+    """Coverage achieved in each key zone."""
+    zones = inputs.layers.key_zones.copy()
+    levels = cfg.demand.service_levels
+    counts = cells["n_serving"].to_numpy()
+    sub_csr = sub.tocsr()
+    n_cells, frac, serving = [], [], []
+    for row in zones.itertuples():
+        members = inputs.grid.zone_cells[row.zone_id]
+        need = levels[row.service_level].k
+        n_cells.append(len(members))
+        frac.append(float(np.mean(counts[members] >= need)) if len(members) else 0.0)
+        serving.append(int(np.unique(sub_csr[members].indices).size))
+    zones["n_cells"] = np.asarray(n_cells, dtype=np.int64)
+    zones["covered_fraction"] = frac
+    zones["met"] = zones["covered_fraction"] >= zones["min_coverage"] - 1e-9
+    zones["sites_serving"] = np.asarray(serving, dtype=np.int64)
+    return zones
+
+
+def _town_stats(
+    towns: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Population, coverage, site count and cost per town."""
+    towns = towns.copy()
+    pop = cells.groupby("town_id")["population"].sum()
+    cov = cells[cells["covered"]].groupby("town_id")["population"].sum()
+    n = sites.groupby("town_id").size()
+    cost = sites.groupby("town_id")["cost"].sum()
+    tid = towns["town_id"]
+    towns["population"] = tid.map(pop).fillna(0.0).to_numpy()
+    towns["covered_population"] = tid.map(cov).fillna(0.0).to_numpy()
+    towns["coverage"] = np.where(
+        towns["population"] > 0, towns["covered_population"] / towns["population"].clip(1e-9), 0.0
+    )
+    towns["n_sites"] = tid.map(n).fillna(0).astype(np.int64).to_numpy()
+    towns["cost"] = tid.map(cost).fillna(0.0).to_numpy()
+    return towns
+
+
+def _totals(cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, cfg: Config) -> dict[str, Any]:
+    """Headline figures of the plan."""
+    pop = float(cells["population"].sum())
+    covered = cells["covered"].to_numpy()
+    weight = cells["weight"].to_numpy()
+    by_class = sites.groupby("site_class").size()
+    by_year = sites.groupby("rollout_year").size()
+    return {
+        "n_sites": len(sites),
+        "n_new_sites": int((~sites["existing"]).sum()),
+        "n_existing_sites": int(sites["existing"].sum()),
+        "cost": float(sites["cost"].sum()),
+        "population": pop,
+        "covered_population": float(cells.loc[covered, "population"].sum()),
+        "coverage": float(cells.loc[covered, "population"].sum() / pop) if pop else 0.0,
+        "weighted_coverage": float(weight[covered].sum() / weight.sum()) if weight.sum() else 0.0,
+        "area_coverage": float(covered.mean()) if len(covered) else 0.0,
+        "n_cells": len(cells),
+        "sites_by_class": {str(k): int(v) for k, v in by_class.items()},
+        "sites_by_year": {str(k): int(v) for k, v in by_year.items()},
+        "objective": cfg.optimize.objective,
+    }
+
+
+def summary_frame(plan: Plan) -> pd.DataFrame:
+    """One-row summary of a plan, for comparison tables."""
+    s = plan.stats
+    return pd.DataFrame(
+        [
+            {
+                "plan": plan.name,
+                "sites": s["n_sites"],
+                "cost": s["cost"],
+                "coverage": s["coverage"],
+                "weighted_coverage": s["weighted_coverage"],
+                "status": plan.solve["status"],
+                "gap": plan.solve["gap"],
+            }
+        ]
+    )
