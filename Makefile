@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## Plan the embedded Jiading demo into out/jiading-demo/.
 demo: $(STAMP)
-	$(BIN)/siting -v demo --out out/jiading-demo
+	$(BIN)/siting demo --out out/jiading-demo
 
 ## Install what tests need, lint, and run the whole suite.
 test: $(STAMP)

@@ -1,0 +1,75 @@
+"""Tests of the command line: exit codes 0 ok, 1 bad input/infeasible, 2 usage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from siting.cli import main
+from tests.conftest import small_config
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_validate_ok(case_config: Path) -> None:
+    res = _run("validate", str(case_config))
+    assert res.exit_code == 0, res.output
+    assert "configuration and layers are valid" in res.output
+    assert "poles" in res.output and "220" in res.output
+
+
+def test_validate_reports_problems(case_config: Path) -> None:
+    raw = small_config(case_config.parent)
+    raw["layers"]["poles"]["layer"] = "towns"  # polygons where points are expected
+    raw["layers"]["buildings"]["layer"] = "nope"
+    case_config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    res = _run("validate", str(case_config))
+    assert res.exit_code == 1
+    assert "layer 'poles' must hold Point geometries" in res.output
+    assert "layer 'buildings': cannot read" in res.output
+
+
+def test_config_typo_exit_1(case_config: Path) -> None:
+    raw = small_config(case_config.parent)
+    raw["optimize"]["max_site"] = 3
+    case_config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    res = _run("plan", str(case_config), "--out", str(case_config.parent / "out"))
+    assert res.exit_code == 1
+    assert "did you mean 'max_sites'" in res.output
+    assert not (case_config.parent / "out").exists()
+
+
+def test_plan_writes_folder_and_refuses_to_overwrite(case_config: Path) -> None:
+    out = case_config.parent / "plan"
+    res = _run("plan", str(case_config), "--out", str(out), "--time-limit", "10")
+    assert res.exit_code == 0, res.output
+    assert "status" in res.output and "plan folder:" in res.output
+    assert (out / "sites.csv").exists() and (out / "map.html").exists()
+    res = _run("plan", str(case_config), "--out", str(out))
+    assert res.exit_code == 1
+    assert "exists and is not empty" in res.output
+    res = _run("plan", str(case_config), "--out", str(out), "--overwrite", "--solver", "highs")
+    assert res.exit_code == 0, res.output
+    assert "solver highs" in res.output
+
+
+def test_usage_errors_exit_2(case_config: Path) -> None:
+    assert _run("plan", str(case_config)).exit_code == 2  # --out missing
+    res = _run("plan", str(case_config), "--out", "x", "--solver", "gurobi")
+    assert res.exit_code == 2
+    assert "'cbc', 'highs'" in res.output
+    assert _run("plan", "does-not-exist.yaml", "--out", "x").exit_code == 2
+
+
+def test_infeasible_exit_1_names_zone(case_config: Path) -> None:
+    raw = small_config(case_config.parent, max_sites=4)
+    case_config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    res = _run("plan", str(case_config), "--out", str(case_config.parent / "out"))
+    assert res.exit_code == 1
+    assert "Error:" in res.output
+    assert "Core" in res.output or "Test road" in res.output or "max_sites" in res.output
+    assert not (case_config.parent / "out").exists()

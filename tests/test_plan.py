@@ -1,0 +1,176 @@
+"""End-to-end tests of the pipeline on the small case, and of the plan folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from siting._errors import InfeasibleError, OutputError, PlanCheckError
+from siting.config import load_config
+from siting.outputs import load_plan, write_plan
+from siting.plan import _independent_check, make_plan, prepare, solve_plan
+from tests.conftest import CRS, X0, Y0, small_config, write_case
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    cfg = load_config(write_case(tmp_path_factory.mktemp("case")))
+    inputs = prepare(cfg)
+    return cfg, inputs, make_plan(cfg, inputs=inputs)
+
+
+def test_plan_meets_its_constraints(solved) -> None:
+    cfg, inputs, plan = solved
+    assert plan.stats["n_sites"] <= cfg.optimize.max_sites
+    assert plan.sites["candidate_id"].is_unique
+    # existing sites are kept and come first in the rollout order
+    assert plan.sites["existing"].sum() == 3
+    assert plan.sites["existing"].iloc[:3].all()
+    assert plan.zones["met"].all()
+    assert (plan.zones["covered_fraction"] >= plan.zones["min_coverage"]).all()
+    assert plan.solve["status"] in {"optimal", "feasible"}
+    assert plan.solve["bound"] >= plan.solve["objective"] - 1e-6
+    # the stats agree with a recount from the raw matrix
+    A = inputs.coverage.A.tocsc()
+    cols = inputs.candidates.index[
+        inputs.candidates["candidate_id"].isin(plan.sites["candidate_id"])
+    ]
+    counts = np.asarray(A[:, cols].sum(axis=1)).ravel()
+    covered = counts >= plan.demand["k"].to_numpy()
+    assert (covered == plan.demand["covered"].to_numpy()).all()
+    w = plan.demand["weight"].to_numpy()
+    assert plan.solve["objective"] == pytest.approx(w[covered].sum())
+    assert plan.stats["coverage"] == pytest.approx(
+        plan.demand.loc[covered, "population"].sum() / plan.demand["population"].sum()
+    )
+
+
+def test_marginal_gains_sum_to_objective(solved) -> None:
+    _, _, plan = solved
+    # with 1/k credit per needed site the gains add up to at least the covered weight
+    assert plan.sites["marginal_gain"].sum() >= plan.solve["objective"] - 1e-6
+    assert plan.sites["population_new"].sum() == pytest.approx(plan.stats["covered_population"])
+
+
+def test_town_stats_add_up(solved) -> None:
+    _, _, plan = solved
+    assert plan.towns["n_sites"].sum() == plan.stats["n_sites"]
+    assert plan.towns["cost"].sum() == pytest.approx(plan.stats["cost"])
+    assert plan.towns["population"].sum() == pytest.approx(plan.stats["population"])
+
+
+def test_same_input_same_output(solved) -> None:
+    cfg, inputs, plan = solved
+    again = make_plan(cfg, inputs=inputs)
+    assert again.sites["candidate_id"].tolist() == plan.sites["candidate_id"].tolist()
+
+
+def test_highs_gives_an_equally_good_plan(solved) -> None:
+    cfg, inputs, plan = solved
+    cfg2 = cfg.model_copy(update={"optimize": cfg.optimize.model_copy(update={"solver": "highs"})})
+    other = make_plan(cfg2, inputs=inputs)
+    assert other.solve["objective"] >= plan.solve["objective"] * (1 - 2 * cfg.optimize.mip_gap)
+
+
+def test_checker_rejects_a_broken_plan(solved) -> None:
+    cfg, inputs, _ = solved
+    result = solve_plan(inputs, cfg)
+    broken = replace(result, selected=np.arange(cfg.optimize.max_sites + 5))
+    with pytest.raises(PlanCheckError, match="breaks hard constraints"):
+        _independent_check(inputs, cfg, broken)
+
+
+def test_unreachable_zone_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "case"
+    config = write_case(folder)
+    far = gpd.GeoDataFrame(
+        {
+            "zone_id": ["lake"],
+            "name": ["湖心岛"],
+            "name_en": ["Lake island"],
+            "kind": ["park"],
+            "service_level": ["key"],
+            "min_coverage": [1.0],
+        },
+        geometry=[shapely.box(X0 + 2700, Y0 + 2700, X0 + 2990, Y0 + 2990)],
+        crs=CRS,
+    )
+    far.to_file(folder / "zones.gpkg", engine="pyogrio")
+    raw = small_config(folder)
+    raw["layers"]["key_zones"] = {"path": "zones.gpkg"}
+    raw["candidates"] = {"allowed_classes": ["small_cell_lamp"], "existing": "ignore"}
+    import yaml
+
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    with pytest.raises(InfeasibleError, match=r"Lake island") as info:
+        make_plan(load_config(config))
+    assert any("lake" in z for z in info.value.zones)
+
+
+def test_write_and_load_round_trip(solved, tmp_path: Path) -> None:
+    _, _, plan = solved
+    out = write_plan(plan, tmp_path / "plan", writers=[])
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "plan.gpkg",
+        "sites.gpkg",
+        "sites.csv",
+        "stats_towns.csv",
+        "stats_zones.csv",
+        "stats_classes.csv",
+        "manifest.json",
+    } <= names
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["solve"]["status"] == plan.solve["status"]
+    assert set(man["inputs"]) >= {"poles", "buildings"}
+    assert all(len(h) == 64 for h in man["inputs"].values())
+    assert "cbc" in json.dumps(man["config"])
+    assert {"layers", "candidates", "demand", "coverage", "optimize"} <= set(man["timings"])
+    csv = pd.read_csv(out / "sites.csv")
+    assert csv["candidate_id"].tolist() == plan.sites["candidate_id"].tolist()
+    assert csv["lon"].between(121, 122).all() and csv["lat"].between(31, 32).all()
+    back = load_plan(out)
+    assert back.sites["candidate_id"].tolist() == plan.sites["candidate_id"].tolist()
+    assert back.demand["covered"].dtype == bool
+    assert back.sites.crs == plan.sites.crs
+
+
+def test_existing_folder_refused_and_failure_writes_nothing(solved, tmp_path: Path) -> None:
+    _, _, plan = solved
+    out = tmp_path / "plan"
+    write_plan(plan, out, writers=[])
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(OutputError, match="exists and is not empty"):
+        write_plan(plan, out, writers=[])
+
+    def failing(_plan, _folder) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_plan(plan, out, overwrite=True, writers=[failing])
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["plan"]
+    with pytest.raises(OSError, match="disk full"):
+        write_plan(plan, tmp_path / "fresh", writers=[failing])
+    assert not (tmp_path / "fresh").exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "manifest", "gpkg"])
+def test_load_plan_bad_folder(solved, tmp_path: Path, damage: str) -> None:
+    _, _, plan = solved
+    out = write_plan(plan, tmp_path / "plan", writers=[])
+    if damage == "missing":
+        out = tmp_path / "nowhere"
+    elif damage == "manifest":
+        (out / "manifest.json").write_text("{not json")
+    else:
+        (out / "plan.gpkg").write_bytes(b"garbage")
+    with pytest.raises(OutputError, match=r"(does not exist|not valid JSON|cannot read layer)"):
+        load_plan(out)
