@@ -23,7 +23,7 @@ def grid(case_config: Path):
 
 
 def test_contract_and_population_preserved(grid) -> None:
-    g, layers, cfg = grid
+    g, layers, _ = grid
     cells = g.cells
     assert list(cells.columns) == [*DEMAND_COLUMNS, "geometry"]
     assert len(cells) == 900
