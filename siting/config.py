@@ -37,6 +37,8 @@ __all__ = [
     "ServiceLevel",
     "SiteClassConfig",
     "load_config",
+    "scenario_config",
+    "scenario_configs",
 ]
 
 #: Solvers selectable by name.
@@ -388,6 +390,13 @@ class Config(_Strict):
         The sections documented in their own classes.
     seed
         Seed of every random choice (same input, same output).
+    scenarios
+        Named variants that share the layers and override a few settings,
+        e.g. ``{"no_cctv": {"candidates": {"allowed_classes": [...]}}}``; each
+        override is merged into the base settings and validated like them.
+    scenario
+        Name of the scenario this configuration was built for (``None`` for
+        the base configuration).
     """
 
     name: str
@@ -401,6 +410,8 @@ class Config(_Strict):
     )
     outputs: OutputsConfig = Field(default_factory=OutputsConfig)
     seed: int = 0
+    scenarios: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    scenario: str | None = None
 
     @field_validator("crs")
     @classmethod
@@ -486,13 +497,29 @@ def format_validation_error(exc: ValidationError, *, source: str) -> str:
     return "\n".join(lines)
 
 
-def load_config(path: str | Path) -> Config:
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, with a clear error for anything else."""
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} does not exist; check the path")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration file {path} must hold a mapping of settings")
+    return raw
+
+
+def load_config(path: str | Path, *, scenario: str | None = None) -> Config:
     """Read and validate a YAML configuration file.
 
     Parameters
     ----------
     path
         The YAML file.
+    scenario
+        Name of a scenario of the file to build the configuration for; ``None``
+        gives the base configuration.
 
     Returns
     -------
@@ -502,23 +529,90 @@ def load_config(path: str | Path) -> Config:
     Raises
     ------
     ConfigError
-        If the file is missing, is not YAML, or breaks the schema; the message
-        lists every problem at once.
+        If the file is missing, is not YAML, breaks the schema, or names an
+        unknown scenario; the message lists every problem at once.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"configuration file {path} does not exist; check the path")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"configuration file {path} must hold a mapping of settings")
-    return config_from_dict(raw, base=path.parent, source=str(path))
+    raw = _read_yaml(path)
+    cfg = config_from_dict(raw, base=path.parent, source=str(path))
+    if scenario is None:
+        return cfg
+    return scenario_config(raw, scenario, base=path.parent, source=str(path))
+
+
+def scenario_configs(path: str | Path) -> dict[str, Config]:
+    """Every configuration of a file: ``"base"`` and each named scenario.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+
+    Returns
+    -------
+    dict
+        Scenario name -> validated configuration, base first.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    out = {"base": config_from_dict(raw, base=path.parent, source=str(path))}
+    for name in raw.get("scenarios") or {}:
+        out[name] = scenario_config(raw, name, base=path.parent, source=str(path))
+    return out
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base``: mappings recursively, other values replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def scenario_config(raw: dict[str, Any], name: str, *, base: Path, source: str) -> Config:
+    """Build the configuration of one scenario from the raw settings.
+
+    Parameters
+    ----------
+    raw
+        The whole file's settings.
+    name
+        The scenario.
+    base
+        Folder relative layer paths are resolved against.
+    source
+        Name used in error messages.
+
+    Returns
+    -------
+    Config
+        The base settings with the scenario's overrides merged in.
+    """
+    scenarios = raw.get("scenarios") or {}
+    if name not in scenarios:
+        close = difflib.get_close_matches(name, list(scenarios), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"{source} has no scenario {name!r}{hint} Scenarios: {sorted(scenarios) or 'none'}"
+        )
+    override = scenarios[name] or {}
+    if not isinstance(override, dict) or {"scenarios", "scenario"} & set(override):
+        raise ConfigError(
+            f"scenario {name!r} in {source} must be a mapping of settings to override "
+            "(and may not define scenarios itself)"
+        )
+    merged = _deep_merge({k: v for k, v in raw.items() if k != "scenarios"}, override)
+    merged["scenario"] = name
+    return config_from_dict(merged, base=base, source=f"{source}, scenario {name!r}")
 
 
 def config_from_dict(raw: dict[str, Any], *, base: Path, source: str = "config") -> Config:
     """Validate a configuration given as a mapping.
+
+    Scenarios in it are validated too, so a typo in any of them is caught.
 
     Parameters
     ----------
@@ -540,6 +634,9 @@ def config_from_dict(raw: dict[str, Any], *, base: Path, source: str = "config")
         raise ConfigError(format_validation_error(exc, source=source)) from None
     if cfg.coverage.model == "radio":
         _validate_radio(cfg, source=source)
+    if cfg.scenario is None:
+        for name in cfg.scenarios:
+            scenario_config(raw, name, base=base, source=source)
     return cfg.resolve_paths(base)
 
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from siting._errors import ConfigError, OutputError
 from siting.cli._options import config_argument, out_option, overwrite_option, solver_options
-from siting.config import Config, load_config
+from siting.config import Config, load_config, scenario_configs
 from siting.outputs import write_plan
 from siting.plan import Plan, make_plan
+from siting.scenarios import comparison_table, run_scenarios
 
 
 def apply_overrides(cfg: Config, *, solver: str | None, time_limit: float | None) -> Config:
@@ -57,9 +59,42 @@ def echo_summary(plan: Plan, out: Path) -> None:
 @out_option
 @overwrite_option
 @solver_options
+@click.option("--scenario", default=None, help="Plan this scenario of CONFIG.")
+@click.option(
+    "--all-scenarios",
+    is_flag=True,
+    help="Plan the base and every scenario into --out/NAME/ and write scenarios.csv.",
+)
 def plan(
-    config: Path, out: Path, overwrite: bool, solver: str | None, time_limit: float | None
+    config: Path,
+    out: Path,
+    overwrite: bool,
+    solver: str | None,
+    time_limit: float | None,
+    scenario: str | None,
+    all_scenarios: bool,
 ) -> None:
     """Plan the sites of CONFIG and write the plan folder to --out."""
-    cfg = apply_overrides(load_config(config), solver=solver, time_limit=time_limit)
-    run_and_write(cfg, out, overwrite=overwrite)
+    if scenario and all_scenarios:
+        raise click.UsageError("give either --scenario or --all-scenarios, not both")
+    if not all_scenarios:
+        cfg = load_config(config, scenario=scenario)
+        run_and_write(
+            apply_overrides(cfg, solver=solver, time_limit=time_limit), out, overwrite=overwrite
+        )
+        return
+    configs = {
+        name: apply_overrides(cfg, solver=solver, time_limit=time_limit)
+        for name, cfg in scenario_configs(config).items()
+    }
+    if len(configs) == 1:
+        raise ConfigError(f"{config} defines no scenarios; add a `scenarios:` section")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputError(f"output folder {out} exists and is not empty; pass --overwrite")
+    plans = run_scenarios(configs)
+    for name, p in plans.items():
+        write_plan(p, out / name, overwrite=overwrite)
+        echo_summary(p, out / name)
+    table = comparison_table(plans)
+    table.to_csv(out / "scenarios.csv", index=False)
+    click.echo(table.to_string(index=False))
