@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from siting._errors import ConfigError
 
 __all__ = [
+    "OSM_LAYERS",
     "SITE_CLASSES",
     "SOLVERS",
     "CandidatesConfig",
@@ -32,8 +33,10 @@ __all__ = [
     "DemandConfig",
     "LayerSource",
     "LayersConfig",
+    "OSMTagRule",
     "OptimizeConfig",
     "OutputsConfig",
+    "QuotaConfig",
     "ServiceLevel",
     "SiteClassConfig",
     "load_config",
@@ -73,22 +76,72 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+#: Layers an OSM tag rule can send a feature to.
+OSM_LAYERS: tuple[str, ...] = ("buildings", "parcels", "poles", "existing_sites", "pois")
+
+
+class OSMTagRule(_Strict):
+    """One row of the OSM tag-mapping table (see :data:`siting.osm.DEFAULT_TAG_RULES`).
+
+    Attributes
+    ----------
+    layer
+        Layer the matching features go to: ``buildings``, ``parcels``, ``poles``,
+        ``existing_sites`` or ``pois``.
+    key
+        OSM tag key, e.g. ``highway`` or ``tower:type``.
+    value
+        Tag value to match; ``"*"`` matches any value except ``no``.
+    kind
+        What the feature becomes: the pole kind (poles), land use (parcels),
+        building use (buildings) or POI kind (pois); unused for existing sites.
+        ``None`` keeps the tag value (``"other"`` for ``*`` rules on buildings).
+    """
+
+    layer: Literal["buildings", "parcels", "poles", "existing_sites", "pois"]
+    key: str = Field(min_length=1)
+    value: str = "*"
+    kind: str | None = None
+
+
 class LayerSource(_Strict):
     """Where one input layer comes from.
 
     Attributes
     ----------
     path
-        File to read (GeoPackage, GeoJSON, Shapefile or CSV); relative paths are
+        File to read (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, CSV, XLSX,
+        OSM ``.osm.pbf`` / ``.osm`` XML; GeoTIFF for ``population`` and ``dem``;
+        the WorldPop tile table CSV for ``population``); relative paths are
         resolved against the configuration file's folder.
     layer
-        Layer name inside a multi-layer file such as a GeoPackage.
+        Layer name inside a multi-layer file such as a GeoPackage; for an OSM file
+        the mapped layer to take (default: the layer's own name).
     crs
-        CRS to assign when the file has none (CSV files default to EPSG:4326).
+        CRS to assign when the file has none (CSV/XLSX files default to EPSG:4326).
     x, y
-        Coordinate columns of a CSV file (default ``lon`` / ``lat``).
+        Coordinate columns of a CSV/XLSX file (default ``lon`` / ``lat``; Chinese
+        headers such as ``经度`` / ``纬度`` are recognised when these are absent).
     columns
         Renames applied after reading, ``{name_in_file: name_in_schema}``.
+    sheet
+        Worksheet of an XLSX file (name or 0-based position; default the first).
+    coords
+        Coordinate system of lon/lat data: ``wgs84`` (default), ``gcj02``
+        (Amap, Tencent) or ``bd09`` (Baidu); offset data are converted to WGS84.
+    outside
+        Points outside the study area: ``error`` (default) fails, ``drop``
+        removes them with a warning giving the count.
+    duplicates
+        Rows with a repeated ID or location (inventories): ``error`` (default)
+        fails, ``drop`` keeps the first with a warning giving the count.
+    defaults
+        Constant columns filled in when the file lacks them, e.g.
+        ``{kind: traffic_signal}`` for a layer of signal poles.
+    osm_tags
+        Extra OSM tag rules for an OSM source, applied before the built-in table.
+    metres_per_level
+        Height of one storey when a building has levels but no height.
     """
 
     path: Path
@@ -97,10 +150,22 @@ class LayerSource(_Strict):
     x: str = "lon"
     y: str = "lat"
     columns: dict[str, str] = Field(default_factory=dict)
+    sheet: str | int | None = None
+    coords: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    outside: Literal["error", "drop"] = "error"
+    duplicates: Literal["error", "drop"] = "error"
+    defaults: dict[str, str | float | int | bool] = Field(default_factory=dict)
+    osm_tags: list[OSMTagRule] = Field(default_factory=list)
+    metres_per_level: float = Field(default=3.0, gt=0)
 
 
 class LayersConfig(_Strict):
-    """The input layers; only ``study_area`` is required."""
+    """The input layers; only ``study_area`` is required.
+
+    ``population`` (a WorldPop-style GeoTIFF of people per pixel, or a WorldPop
+    tile table CSV) replaces building populations in the demand grid; ``dem``
+    is an elevation GeoTIFF read over the study area.
+    """
 
     study_area: LayerSource
     towns: LayerSource | None = None
@@ -109,6 +174,8 @@ class LayersConfig(_Strict):
     poles: LayerSource | None = None
     existing_sites: LayerSource | None = None
     key_zones: LayerSource | None = None
+    population: LayerSource | None = None
+    dem: LayerSource | None = None
 
 
 class SiteClassConfig(_Strict):
@@ -311,6 +378,32 @@ class CoverageConfig(_Strict):
     radio: dict[str, Any] = Field(default_factory=dict)
 
 
+class QuotaConfig(_Strict):
+    """A minimum and/or maximum number of sites per group of candidates.
+
+    Attributes
+    ----------
+    by
+        Candidate column that forms the groups.
+    value
+        The one group the rule applies to; ``None`` applies it to every group
+        (e.g. "at least 20 sites in each town").
+    min, max
+        Bounds on the number of selected sites of the group.
+    """
+
+    by: Literal["town_id", "owner", "site_class", "responsible_unit", "source"]
+    value: str | None = None
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> QuotaConfig:
+        if self.min is None and self.max is None:
+            raise ValueError("a quota needs min or max")
+        return self
+
+
 class OptimizeConfig(_Strict):
     """The integer program and its solver.
 
@@ -339,6 +432,12 @@ class OptimizeConfig(_Strict):
         sites are given rollout years in order of marginal gain.
     year
         Rollout year of every site when ``targets`` is empty.
+    min_spacing_m
+        Minimum distance between two new sites of the same class, per class.
+    exclude
+        Candidate IDs that may not be selected.
+    quotas
+        Minimum / maximum site counts per town, owner, class or unit.
     """
 
     objective: Literal["max_cover", "min_cost"] = "max_cover"
@@ -351,6 +450,9 @@ class OptimizeConfig(_Strict):
     threads: int | None = Field(default=None, ge=1)
     targets: dict[int, int] = Field(default_factory=dict)
     year: int = 2020
+    min_spacing_m: dict[str, float] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list)
+    quotas: list[QuotaConfig] = Field(default_factory=list)
 
     @field_validator("solver")
     @classmethod
@@ -359,6 +461,14 @@ class OptimizeConfig(_Strict):
         if name not in SOLVERS:
             raise ValueError(f"unknown solver {value!r}; valid solvers are {list(SOLVERS)}")
         return name
+
+    @field_validator("min_spacing_m")
+    @classmethod
+    def _spacing_classes(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(SITE_CLASSES))
+        if unknown:
+            raise ValueError(f"unknown site class(es) {unknown}; valid: {list(SITE_CLASSES)}")
+        return value
 
     @model_validator(mode="after")
     def _objective_has_limits(self) -> OptimizeConfig:

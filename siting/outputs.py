@@ -12,6 +12,7 @@ sites.csv           the selected sites with ``lon``/``lat`` (WGS84)
 stats_towns.csv     population, coverage, sites and cost per town
 stats_zones.csv     achieved coverage per key zone
 stats_classes.csv   sites and cost per site class and rollout year
+site_coverage.npz   sparse cells x sites matrix: which site covers which cell
 map.html            the interactive map (when ``outputs.map``)
 manifest.json       name, CRS, config, input hashes, versions, solver status,
                     objective, bound, gap, statistics and timings per stage
@@ -36,6 +37,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import scipy.sparse as sp
 
 from siting._errors import OutputError
 from siting.plan import Plan
@@ -120,6 +122,8 @@ def _write_tables(plan: Plan, folder: Path) -> None:
         .reset_index()
     )
     classes.to_csv(folder / "stats_classes.csv", index=False)
+    if plan.site_coverage is not None:
+        sp.save_npz(folder / "site_coverage.npz", sp.csc_matrix(plan.site_coverage))
 
 
 def manifest(plan: Plan) -> dict[str, Any]:
@@ -250,6 +254,7 @@ def load_plan(plan_dir: str | Path) -> Plan:
         raise OutputError(f"{man_path} is not valid JSON ({exc}); rewrite the plan") from exc
     layers = _read_layers(gpkg)
     rsrp = folder / "rsrp.tif"
+    cov_path = folder / "site_coverage.npz"
     return Plan(
         name=man.get("name", folder.name),
         **layers,
@@ -261,6 +266,7 @@ def load_plan(plan_dir: str | Path) -> Plan:
         config=man.get("config", {}),
         timings=man.get("timings", {}),
         inputs=man.get("inputs", {}),
+        site_coverage=sp.load_npz(cov_path).tocsc() if cov_path.exists() else None,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import logging
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,11 +25,11 @@ import scipy.sparse as sp
 
 from siting._errors import PlanCheckError
 from siting.candidates import build_candidates, validate_candidates
-from siting.config import Config
+from siting.config import Config, QuotaConfig
 from siting.coverage import CoverageMatrix, build_coverage, make_model
 from siting.demand import DemandGrid, build_demand
 from siting.layers import Layers, load_layers
-from siting.optimize import SolveResult, ZoneRequirement, check_solution, solve_matrix
+from siting.optimize import Quota, SolveResult, ZoneRequirement, check_solution, solve_matrix
 
 __all__ = ["Plan", "PlanInputs", "make_plan", "prepare", "solve_plan"]
 
@@ -77,6 +78,9 @@ class Plan:
         Seconds per pipeline stage.
     inputs
         SHA-256 of every input file, keyed by layer.
+    site_coverage
+        Sparse ``(n_cells, n_sites)`` 0/1 matrix: which selected site (columns in
+        ``sites`` order) covers which demand cell (rows in ``demand`` order).
     """
 
     name: str
@@ -94,6 +98,7 @@ class Plan:
     config: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
+    site_coverage: sp.csc_matrix | None = None
 
 
 @dataclass
@@ -203,7 +208,138 @@ def _zone_label(row: Any) -> str:
     return f"{row.name} ({en}{row.zone_id})"
 
 
-def solve_plan(inputs: PlanInputs, cfg: Config) -> SolveResult:
+#: Statuses of a previous plan's sites that commit them (kept fixed next year).
+COMMITTED = ("approved", "under_construction", "built")
+
+
+def _previous_masks(cand: gpd.GeoDataFrame, previous: Plan | None) -> tuple[np.ndarray, np.ndarray]:
+    """Columns fixed by a previous plan's committed sites, and those it rejected."""
+    fixed = np.zeros(len(cand), dtype=bool)
+    rejected = np.zeros(len(cand), dtype=bool)
+    if previous is None:
+        return fixed, rejected
+    ids = cand["candidate_id"]
+    status = previous.sites.set_index("candidate_id")["status"]
+    unknown = sorted(set(status.index) - set(ids))
+    if unknown:
+        warnings.warn(
+            f"{len(unknown)} site(s) of the previous plan are no longer candidates and are "
+            f"ignored (e.g. {unknown[:5]})",
+            UserWarning,
+            stacklevel=3,
+        )
+    fixed[ids.isin(status.index[status.isin(COMMITTED)]).to_numpy()] = True
+    rejected[ids.isin(status.index[status == "rejected"]).to_numpy()] = True
+    return fixed, rejected
+
+
+def hard_constraints(
+    inputs: PlanInputs, cfg: Config, *, previous: Plan | None = None
+) -> dict[str, Any]:
+    """The hard constraints of a run, as keyword arguments of the optimiser.
+
+    The same arguments go to :func:`siting.optimize.solve_matrix` and to the
+    independent :func:`siting.optimize.check_solution`.
+
+    Parameters
+    ----------
+    inputs
+        The prepared inputs.
+    cfg
+        The run configuration.
+    previous
+        Last year's plan: its approved, under-construction and built sites are
+        kept; its rejected sites are excluded.
+
+    Returns
+    -------
+    dict
+        weights, costs, k, zones, fixed, forbidden, conflicts, quotas,
+        max_sites, budget, coverage_target.
+    """
+    oc = cfg.optimize
+    cells, cand = inputs.grid.cells, inputs.candidates
+    kept, rejected = _previous_masks(cand, previous)
+    fixed = cand["fixed"].to_numpy() | kept
+    forbidden = (rejected | cand["candidate_id"].isin(oc.exclude).to_numpy()) & ~fixed
+    return {
+        "weights": cells["weight"].to_numpy(),
+        "costs": cand["cost"].to_numpy(),
+        "k": cells["k"].to_numpy(),
+        "zones": zone_requirements(inputs.grid, inputs.layers.key_zones, cfg),
+        "fixed": np.flatnonzero(fixed),
+        "forbidden": np.flatnonzero(forbidden),
+        "conflicts": spacing_conflicts(cand, oc.min_spacing_m, fixed=fixed),
+        "quotas": quotas(cand, oc.quotas),
+        "max_sites": oc.max_sites,
+        "budget": oc.budget,
+        "coverage_target": oc.coverage_target,
+    }
+
+
+def spacing_conflicts(
+    cand: gpd.GeoDataFrame, min_spacing_m: dict[str, float], *, fixed: np.ndarray
+) -> np.ndarray:
+    """Pairs of new candidates of one class closer than that class's minimum spacing.
+
+    Parameters
+    ----------
+    cand
+        Candidates.
+    min_spacing_m
+        Minimum distance between two new sites of the same class, per class.
+    fixed
+        Columns kept whatever happens (never in a conflict).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, 2)`` int64 column pairs that may not both be selected.
+    """
+    if not min_spacing_m:
+        return np.empty((0, 2), dtype=np.int64)
+    from scipy.spatial import cKDTree
+
+    spacing = cand["site_class"].map(min_spacing_m).fillna(0.0).to_numpy()
+    xy = np.column_stack([cand.geometry.x, cand.geometry.y])
+    pairs = cKDTree(xy).query_pairs(float(spacing.max()), output_type="ndarray")
+    if len(pairs) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    a, b = pairs[:, 0], pairs[:, 1]
+    dist = np.hypot(*(xy[a] - xy[b]).T)
+    classes = cand["site_class"].to_numpy()
+    keep = (classes[a] == classes[b]) & (dist < spacing[a]) & ~fixed[a] & ~fixed[b]
+    return pairs[keep].astype(np.int64)
+
+
+def quotas(cand: gpd.GeoDataFrame, rules: list[QuotaConfig]) -> list[Quota]:
+    """Turn quota rules of the config into column groups.
+
+    Parameters
+    ----------
+    cand
+        Candidates.
+    rules
+        Each rule groups candidates by a column (``town_id``, ``owner``,
+        ``site_class``, ``responsible_unit``, ``source``); with ``value`` it
+        applies to that group only, otherwise to every group.
+
+    Returns
+    -------
+    list of Quota
+        One per group a rule applies to.
+    """
+    out = []
+    for rule in rules:
+        groups = cand.groupby(rule.by).indices
+        values = [rule.value] if rule.value is not None else sorted(groups)
+        for value in values:
+            cols = groups.get(value, np.empty(0, dtype=np.int64))
+            out.append(Quota(f"{rule.by}={value}", np.asarray(cols), min=rule.min, max=rule.max))
+    return out
+
+
+def solve_plan(inputs: PlanInputs, cfg: Config, *, previous: Plan | None = None) -> SolveResult:
     """Solve the siting problem of prepared inputs.
 
     Parameters
@@ -212,6 +348,8 @@ def solve_plan(inputs: PlanInputs, cfg: Config) -> SolveResult:
         Output of :func:`prepare`.
     cfg
         The run configuration (its ``optimize`` section).
+    previous
+        Last year's plan (see :func:`hard_constraints`).
 
     Returns
     -------
@@ -219,30 +357,24 @@ def solve_plan(inputs: PlanInputs, cfg: Config) -> SolveResult:
         The optimiser's result; infeasible results raise ``InfeasibleError``.
     """
     oc = cfg.optimize
-    cells, cand = inputs.grid.cells, inputs.candidates
     with _stage("optimize", inputs.timings):
         result = solve_matrix(
             inputs.coverage.A,
-            weights=cells["weight"].to_numpy(),
-            costs=cand["cost"].to_numpy(),
             objective=oc.objective,
-            max_sites=oc.max_sites,
-            budget=oc.budget,
-            coverage_target=oc.coverage_target,
-            k=cells["k"].to_numpy(),
-            zones=zone_requirements(inputs.grid, inputs.layers.key_zones, cfg),
-            fixed=np.flatnonzero(cand["fixed"].to_numpy()),
             time_limit=oc.time_limit_s,
             mip_gap=oc.mip_gap,
             solver=oc.solver,
             threads=oc.threads,
             seed=cfg.seed,
+            **hard_constraints(inputs, cfg, previous=previous),
         )
     result.raise_for_status()
     return result
 
 
-def make_plan(cfg: Config, *, inputs: PlanInputs | None = None) -> Plan:
+def make_plan(
+    cfg: Config, *, inputs: PlanInputs | None = None, previous: Plan | None = None
+) -> Plan:
     """Run the whole pipeline.
 
     Parameters
@@ -251,6 +383,9 @@ def make_plan(cfg: Config, *, inputs: PlanInputs | None = None) -> Plan:
         The run configuration.
     inputs
         Prepared inputs to reuse (when only optimisation settings changed).
+    previous
+        Last year's plan: committed sites are kept, rejected ones excluded,
+        and kept sites keep their rollout year and status.
 
     Returns
     -------
@@ -268,29 +403,20 @@ def make_plan(cfg: Config, *, inputs: PlanInputs | None = None) -> Plan:
     """
     if inputs is None:
         inputs = prepare(cfg)
-    result = solve_plan(inputs, cfg)
+    result = solve_plan(inputs, cfg, previous=previous)
     with _stage("check", inputs.timings):
-        _independent_check(inputs, cfg, result)
+        _independent_check(inputs, cfg, result, previous=previous)
     with _stage("statistics", inputs.timings):
-        plan = assemble_plan(inputs, cfg, result)
+        plan = assemble_plan(inputs, cfg, result, previous=previous)
     return plan
 
 
-def _independent_check(inputs: PlanInputs, cfg: Config, result: SolveResult) -> None:
+def _independent_check(
+    inputs: PlanInputs, cfg: Config, result: SolveResult, *, previous: Plan | None = None
+) -> None:
     """Re-check every hard constraint of the plan from the raw matrix."""
-    oc = cfg.optimize
-    cells, cand = inputs.grid.cells, inputs.candidates
     violations = check_solution(
-        inputs.coverage.A,
-        result.selected,
-        weights=cells["weight"].to_numpy(),
-        costs=cand["cost"].to_numpy(),
-        k=cells["k"].to_numpy(),
-        zones=zone_requirements(inputs.grid, inputs.layers.key_zones, cfg),
-        fixed=np.flatnonzero(cand["fixed"].to_numpy()),
-        max_sites=oc.max_sites,
-        budget=oc.budget,
-        coverage_target=oc.coverage_target,
+        inputs.coverage.A, result.selected, **hard_constraints(inputs, cfg, previous=previous)
     )
     if violations:
         raise PlanCheckError("the plan breaks hard constraints: " + "; ".join(violations))
@@ -370,7 +496,9 @@ def _best_rsrp(rsrp: sp.csr_matrix | None, selected: np.ndarray, n: int) -> np.n
     return np.where(best > 0, best - 1000.0, np.nan).astype(np.float32)
 
 
-def assemble_plan(inputs: PlanInputs, cfg: Config, result: SolveResult) -> Plan:
+def assemble_plan(
+    inputs: PlanInputs, cfg: Config, result: SolveResult, *, previous: Plan | None = None
+) -> Plan:
     """Build the plan's tables and statistics from a solve result.
 
     Parameters
@@ -381,6 +509,8 @@ def assemble_plan(inputs: PlanInputs, cfg: Config, result: SolveResult) -> Plan:
         The run configuration.
     result
         A feasible solve result.
+    previous
+        Last year's plan, whose kept sites keep their rollout year and status.
 
     Returns
     -------
@@ -399,7 +529,9 @@ def assemble_plan(inputs: PlanInputs, cfg: Config, result: SolveResult) -> Plan:
     cells["best_rsrp_dbm"] = _best_rsrp(inputs.coverage.rsrp, selected, len(cells))
     cand["selected"] = False
     cand.loc[selected, "selected"] = True
-    sites = _sites_table(cand, cells, sub, selected, cfg)
+    sites, order = _sites_table(cand, cells, sub, selected, cfg)
+    if previous is not None:
+        sites = _carry_over(sites, previous)
     zones = _zone_stats(inputs, cells, sub, cfg)
     towns = _town_stats(inputs.layers.towns, cells, sites)
     stats = _totals(cells, sites, cfg)
@@ -434,6 +566,7 @@ def assemble_plan(inputs: PlanInputs, cfg: Config, result: SolveResult) -> Plan:
         config=cfg.model_dump(mode="json"),
         timings=dict(inputs.timings),
         inputs=dict(inputs.layers.sources),
+        site_coverage=sp.csc_matrix(sub[:, order]),
     )
 
 
@@ -450,8 +583,8 @@ def _sites_table(
     sub: sp.csc_matrix,
     selected: np.ndarray,
     cfg: Config,
-) -> gpd.GeoDataFrame:
-    """Selected sites in rollout order with year, marginal gain and new population."""
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Selected sites in rollout order, and that order as positions into ``selected``."""
     fixed = cand["fixed"].to_numpy()[selected]
     order, gains, completed_by = rollout_order(
         sub, cells["weight"].to_numpy(), cells["k"].to_numpy(), first=fixed
@@ -465,6 +598,17 @@ def _sites_table(
     sites["marginal_gain"] = gains
     sites["population_new"] = pop_new[order]
     sites["status"] = "proposed"
+    return sites, order
+
+
+def _carry_over(sites: gpd.GeoDataFrame, previous: Plan) -> gpd.GeoDataFrame:
+    """Keep the rollout year and status of sites committed in the previous plan."""
+    prev = previous.sites.set_index("candidate_id")
+    prev = prev[prev["status"].isin(COMMITTED)]
+    kept = sites["candidate_id"].isin(prev.index).to_numpy()
+    ids = sites.loc[kept, "candidate_id"]
+    sites.loc[kept, "rollout_year"] = prev.loc[ids, "rollout_year"].to_numpy()
+    sites.loc[kept, "status"] = prev.loc[ids, "status"].to_numpy()
     return sites
 
 

@@ -174,3 +174,57 @@ def test_load_plan_bad_folder(solved, tmp_path: Path, damage: str) -> None:
         (out / "plan.gpkg").write_bytes(b"garbage")
     with pytest.raises(OutputError, match=r"(does not exist|not valid JSON|cannot read layer)"):
         load_plan(out)
+
+
+def _variant(cfg, **optimize):
+    return cfg.model_copy(update={"optimize": cfg.optimize.model_copy(update=optimize)})
+
+
+def test_min_spacing_between_new_sites(solved) -> None:
+    from siting.config import QuotaConfig  # noqa: F401  (documented alongside)
+
+    cfg, inputs, _ = solved
+    spacing = {"macro_rooftop": 500.0, "small_cell_lamp": 400.0}
+    plan = make_plan(_variant(cfg, min_spacing_m=spacing), inputs=inputs)
+    new = plan.sites[~plan.sites["existing"]]
+    xy = np.column_stack([new.geometry.x, new.geometry.y])
+    need = new["site_class"].map(spacing).fillna(0.0).to_numpy()
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    same = new["site_class"].to_numpy()[:, None] == new["site_class"].to_numpy()[None, :]
+    req = np.where(same, need[:, None], 0.0)
+    np.fill_diagonal(d, np.inf)
+    assert (d >= req).all()
+
+
+def test_quotas_per_class_and_town(solved) -> None:
+    from siting.config import QuotaConfig
+
+    cfg, inputs, _ = solved
+    rules = [
+        QuotaConfig(by="site_class", value="small_cell_cctv", max=0),
+        QuotaConfig(by="town_id", value="west", min=25),
+    ]
+    plan = make_plan(_variant(cfg, quotas=rules), inputs=inputs)
+    assert "small_cell_cctv" not in set(plan.sites["site_class"])
+    assert (plan.sites["town_id"] == "west").sum() >= 25
+
+
+def test_next_year_keeps_committed_and_drops_rejected(solved) -> None:
+    cfg, inputs, plan = solved
+    prev = plan
+    prev.sites = plan.sites.copy()
+    new_ids = prev.sites.loc[~prev.sites["existing"], "candidate_id"].tolist()
+    built, rejected = new_ids[:5], new_ids[5:8]
+    prev.sites.loc[prev.sites["candidate_id"].isin(built), "status"] = "built"
+    prev.sites.loc[prev.sites["candidate_id"].isin(rejected), "status"] = "rejected"
+    nxt = make_plan(_variant(cfg, max_sites=50, year=2021), inputs=inputs, previous=prev)
+    ids = set(nxt.sites["candidate_id"])
+    assert set(built) <= ids
+    assert not set(rejected) & ids
+    kept = nxt.sites[nxt.sites["candidate_id"].isin(built)]
+    assert (kept["status"] == "built").all()
+    assert (kept["rollout_year"] == 2020).all()
+    assert (
+        nxt.sites.loc[~nxt.sites["candidate_id"].isin(prev.sites["candidate_id"]), "rollout_year"]
+        == 2021
+    ).all()
