@@ -7,8 +7,9 @@ sorted by ``candidate_id``, default RangeIndex):
 column              dtype    meaning
 ==================  =======  ====================================================
 candidate_id        str      stable ID: ``P-<pole_id>``, ``R-<building_id>``,
-                             ``E-<site_id>``
-source              str      ``pole``, ``rooftop`` or ``existing``
+                             ``E-<site_id>``, ``T-<parcel_id>-<n>``
+source              str      ``pole``, ``rooftop``, ``existing`` or ``tower``
+                             (a new tower on land that allows one)
 site_class          str      one of :data:`siting.config.SITE_CLASSES`
 kind                str      pole kind, building use or ``existing``
 name                str      display name (may be empty)
@@ -131,6 +132,40 @@ def _from_rooftops(buildings: gpd.GeoDataFrame, cfg: CandidatesConfig) -> gpd.Ge
     )
 
 
+def _from_parcels(parcels: gpd.GeoDataFrame, cfg: CandidatesConfig) -> gpd.GeoDataFrame:
+    """New-tower candidates on a grid over parcels whose land use allows towers."""
+    ok = parcels[parcels["land_use"].isin(cfg.tower_land_uses)]
+    if len(ok) == 0 or cfg.tower_spacing_m <= 0:
+        return gpd.GeoDataFrame(geometry=[], crs=parcels.crs)
+    step = cfg.tower_spacing_m
+    minx, miny, maxx, maxy = ok.total_bounds
+    gx, gy = np.meshgrid(
+        np.arange(np.floor(minx / step) * step + step / 2, maxx, step),
+        np.arange(np.floor(miny / step) * step + step / 2, maxy, step),
+    )
+    points = shapely.points(gx.ravel(), gy.ravel())
+    pt, parcel = shapely.STRtree(ok.geometry.values).query(points, predicate="within")
+    first = np.unique(pt, return_index=True)[1]
+    pt, parcel = pt[first], parcel[first]
+    pid = ok["parcel_id"].to_numpy()[parcel].astype(str)
+    nth = pd.Series(pid).groupby(pid).cumcount().to_numpy()
+    site = cfg.classes["macro_tower"]
+    return gpd.GeoDataFrame(
+        {
+            "candidate_id": np.char.add(np.char.add("T-", pid), np.char.add("-", nth.astype(str))),
+            "source": "tower",
+            "site_class": "macro_tower",
+            "kind": ok["land_use"].to_numpy()[parcel],
+            "name": "",
+            "owner": "",
+            "height_m": site.height_m,
+            "cost": site.cost,
+        },
+        geometry=points[pt],
+        crs=parcels.crs,
+    )
+
+
 def _from_existing(sites: gpd.GeoDataFrame, cfg: CandidatesConfig) -> gpd.GeoDataFrame:
     """Co-location candidates on existing sites."""
     site = cfg.classes["colocation"]
@@ -177,11 +212,13 @@ def build_candidates(layers: Layers, cfg: Config) -> gpd.GeoDataFrame:
         parts.append(_from_poles(layers.poles, cc))
     if len(layers.buildings):
         parts.append(_from_rooftops(layers.buildings, cc))
+    if len(layers.parcels) and cc.tower_land_uses:
+        parts.append(_from_parcels(layers.parcels, cc))
     if len(layers.existing_sites) and cc.existing != "ignore":
         parts.append(_from_existing(layers.existing_sites, cc))
     if not parts:
         raise ConfigError(
-            "no candidate sites: give a poles, buildings or existing_sites layer in the config"
+            "no candidate sites: give a poles, buildings, parcels or existing_sites layer"
         )
     cand = pd.concat(parts, ignore_index=True)
     if cc.allowed_classes is not None:
