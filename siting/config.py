@@ -255,7 +255,12 @@ class CandidatesConfig(_Strict):
     rooftop_uses
         Building uses whose rooftops may be opened as sites.
     rooftop_min_spacing_m
-        Thin rooftop candidates so no two are closer than this (metres).
+        At most one rooftop candidate (the tallest) per square of this side.
+    tower_land_uses
+        Land uses of parcels where a new tower may be built (public-utility
+        land); new-tower candidates sit on a grid over those parcels.
+    tower_spacing_m
+        Spacing of the new-tower candidate grid (metres).
     existing
         ``"keep"``: existing sites are kept and upgraded (fixed, at their class
         cost); ``"optional"``: they are cheap candidates; ``"ignore"``: unused.
@@ -272,6 +277,10 @@ class CandidatesConfig(_Strict):
         default_factory=lambda: ["residential", "commercial", "public", "education", "health"]
     )
     rooftop_min_spacing_m: float = Field(default=150.0, ge=0)
+    tower_land_uses: list[str] = Field(
+        default_factory=lambda: ["park", "agricultural", "transport"]
+    )
+    tower_spacing_m: float = Field(default=500.0, ge=0)
     existing: Literal["keep", "optional", "ignore"] = "keep"
     responsible_units: dict[str, str] = Field(default_factory=_default_units)
 
