@@ -14,6 +14,11 @@ stats_zones.csv     achieved coverage per key zone
 stats_classes.csv   sites and cost per site class and rollout year
 site_coverage.npz   sparse cells x sites matrix: which site covers which cell
 map.html            the interactive map (when ``outputs.map``)
+report.html         the planner report with its charts as report_*.png
+                    (when ``outputs.report``)
+sites.xlsx          a sheet per rollout year and a summary, bilingual headers;
+sites.kml           with candidates.xlsx / candidates.csv, the candidate
+                    registry (when ``outputs.spreadsheets``)
 manifest.json       name, CRS, config, input hashes, versions, solver status,
                     objective, bound, gap, statistics and timings per stage
 ==================  ===========================================================
@@ -144,15 +149,33 @@ def manifest(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _write_map(plan: Plan, folder: Path) -> None:
+    from siting.maps import write_map
+
+    write_map(plan, folder / "map.html")
+
+
+def _write_report(plan: Plan, folder: Path) -> None:
+    from siting.report import write_report
+
+    write_report(plan, folder)
+
+
+def _write_spreadsheets(plan: Plan, folder: Path) -> None:
+    from siting.export import export_plan
+
+    export_plan(plan, folder)
+
+
 def _default_writers(plan: Plan) -> list[Writer]:
     """Writers of the optional outputs the configuration asks for."""
-    writers: list[Writer] = []
     outputs = plan.config.get("outputs", {})
-    if outputs.get("map", True):
-        from siting.maps import write_map
-
-        writers.append(lambda p, folder: write_map(p, folder / "map.html"))
-    return writers
+    chosen = [
+        (outputs.get("map", True), _write_map),
+        (outputs.get("report", True), _write_report),
+        (outputs.get("spreadsheets", True), _write_spreadsheets),
+    ]
+    return [writer for wanted, writer in chosen if wanted]
 
 
 def write_plan(
