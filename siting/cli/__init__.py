@@ -14,6 +14,7 @@ from siting._errors import SitingError
 from siting.cli.compare import compare
 from siting.cli.demo import demo
 from siting.cli.plan import plan
+from siting.cli.progress import progress, status
 from siting.cli.radio import radio
 from siting.cli.validate import validate
 
@@ -51,5 +52,5 @@ def main(verbose: int, quiet: bool) -> None:
     _setup_logging(-1 if quiet else verbose + 1)
 
 
-for _command in (plan, validate, demo, radio, compare):
+for _command in (plan, validate, demo, radio, compare, progress, status):
     main.add_command(_command)

@@ -9,7 +9,7 @@ import click
 from siting._errors import ConfigError, OutputError
 from siting.cli._options import config_argument, out_option, overwrite_option, solver_options
 from siting.config import Config, load_config, scenario_configs
-from siting.outputs import write_plan
+from siting.outputs import load_plan, write_plan
 from siting.plan import Plan, make_plan
 from siting.scenarios import comparison_table, run_scenarios
 
@@ -26,9 +26,9 @@ def apply_overrides(cfg: Config, *, solver: str | None, time_limit: float | None
     return cfg.model_copy(update={"optimize": cfg.optimize.model_copy(update=update)})
 
 
-def run_and_write(cfg: Config, out: Path, *, overwrite: bool) -> Plan:
+def run_and_write(cfg: Config, out: Path, *, overwrite: bool, previous: Path | None = None) -> Plan:
     """Plan, write the folder and print a summary."""
-    plan = make_plan(cfg)
+    plan = make_plan(cfg, previous=load_plan(previous) if previous else None)
     write_plan(plan, out, overwrite=overwrite)
     echo_summary(plan, out)
     return plan
@@ -61,6 +61,13 @@ def echo_summary(plan: Plan, out: Path) -> None:
 @solver_options
 @click.option("--scenario", default=None, help="Plan this scenario of CONFIG.")
 @click.option(
+    "--from-plan",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Last year's plan: its approved, under-construction and built sites are kept, "
+    "its rejected sites excluded.",
+)
+@click.option(
     "--all-scenarios",
     is_flag=True,
     help="Plan the base and every scenario into --out/NAME/ and write scenarios.csv.",
@@ -72,6 +79,7 @@ def plan(
     solver: str | None,
     time_limit: float | None,
     scenario: str | None,
+    from_plan: Path | None,
     all_scenarios: bool,
 ) -> None:
     """Plan the sites of CONFIG and write the plan folder to --out."""
@@ -80,7 +88,10 @@ def plan(
     if not all_scenarios:
         cfg = load_config(config, scenario=scenario)
         run_and_write(
-            apply_overrides(cfg, solver=solver, time_limit=time_limit), out, overwrite=overwrite
+            apply_overrides(cfg, solver=solver, time_limit=time_limit),
+            out,
+            overwrite=overwrite,
+            previous=from_plan,
         )
         return
     configs = {
