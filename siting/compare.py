@@ -25,7 +25,7 @@ import pandas as pd
 
 from siting._errors import LayerError, OutputError
 
-__all__ = ["Comparison", "compare_plans", "write_comparison"]
+__all__ = ["Comparison", "compare_plans", "comparison_map", "write_comparison"]
 
 logger = logging.getLogger(__name__)
 
@@ -332,8 +332,19 @@ _SITE_TIPS = [
 ]
 
 
-def _write_map(cmp: Comparison, path: Path) -> None:
-    """A map with both plans: added (green), removed (red) and kept (grey) sites."""
+def comparison_map(cmp: Comparison) -> Any:
+    """A folium map with both plans: added (green), removed (red) and kept (grey) sites.
+
+    Parameters
+    ----------
+    cmp
+        The comparison.
+
+    Returns
+    -------
+    folium.Map
+        The self-contained map (shows inline in a notebook).
+    """
     from siting import maps
 
     study = cmp.study_area.to_crs(maps.MAP_CRS)
@@ -353,5 +364,9 @@ def _write_map(cmp: Comparison, path: Path) -> None:
         maps._JsLayer("points", data, spec, name=f"{label} ({len(part):,})").add_to(m)
     maps._add_study_area(m, study)
     maps._LayerControl(collapsed=False, position="topright").add_to(m)
-    html = m.get_root().render()
-    path.write_text(html, encoding="utf-8")
+    return m
+
+
+def _write_map(cmp: Comparison, path: Path) -> None:
+    """Write :func:`comparison_map` to ``path``."""
+    path.write_text(comparison_map(cmp).get_root().render(), encoding="utf-8")

@@ -9,7 +9,9 @@ column         dtype      meaning
 cell_id        int64      ``row * n_cols + col`` of the grid anchored at the study
                           area's lower-left corner (stable for a given area and
                           cell size)
-population     float64    residents of the cell (sum of building populations)
+population     float64    residents of the cell (from the population raster or
+                          tile table when the config gives one, else the sum
+                          of building populations)
 weight         float64    ``(population + area_weight) * priority``
 town_id        str        town containing the cell centre ("" if none)
 zone_id        str        highest-priority key zone of the cell ("" if none)
@@ -36,6 +38,7 @@ from siting._errors import LayerError
 from siting._geo import classify_environment, town_of
 from siting.config import Config, ServiceLevel
 from siting.layers import LINEAR, Layers
+from siting.population import aggregate_to_cells
 
 __all__ = ["DEMAND_COLUMNS", "DemandGrid", "build_demand", "zone_membership"]
 
@@ -209,7 +212,12 @@ def build_demand(layers: Layers, cfg: Config) -> DemandGrid:
     levels = _assign_levels(
         len(ids), layers.key_zones, members, dc.service_levels, dc.default_service_level
     )
-    population = _population(xy, layers.buildings)
+    if layers.population is not None:
+        population = aggregate_to_cells(
+            layers.population, xy, cell_size=dc.cell_size_m, area=layers.study_area
+        )
+    else:
+        population = _population(xy, layers.buildings)
     cells = gpd.GeoDataFrame(
         {
             "cell_id": ids,

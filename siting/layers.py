@@ -42,7 +42,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -52,6 +52,11 @@ from pyproj import CRS
 
 from siting._errors import LayerError
 from siting.config import POLE_KINDS, Config, LayerSource
+from siting.coords import convert_frame, gcj02_to_wgs84, in_china
+from siting.inventory import INVENTORY_SUFFIXES, read_inventory
+
+if TYPE_CHECKING:
+    from siting.population import Raster, Surface
 
 __all__ = [
     "LAND_USES",
@@ -174,6 +179,8 @@ SCHEMAS: dict[str, LayerSchema] = {
 }
 
 POINT_LAYERS = ("poles", "existing_sites")
+#: File suffixes read as OpenStreetMap data.
+OSM_SUFFIXES: tuple[str, ...] = (".pbf", ".osm")
 METRES_PER_LEVEL = 3.0
 
 
@@ -190,6 +197,11 @@ class Layers:
         schema's columns.
     sources
         SHA-256 of every file read, keyed by layer name.
+    population
+        People on pixels or tiles over the study area (``None`` without a
+        ``population`` layer: building populations are used).
+    dem
+        Elevation in the working CRS (``None`` without a ``dem`` layer).
     """
 
     study_area: gpd.GeoDataFrame
@@ -200,6 +212,8 @@ class Layers:
     existing_sites: gpd.GeoDataFrame
     key_zones: gpd.GeoDataFrame
     sources: dict[str, str] = field(default_factory=dict)
+    population: Surface | None = None
+    dem: Raster | None = None
 
     @property
     def crs(self) -> CRS:
@@ -216,34 +230,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_csv(source: LayerSource, name: str) -> gpd.GeoDataFrame:
-    """Read a CSV of points with coordinate columns ``source.x`` / ``source.y``."""
-    try:
-        df = pd.read_csv(source.path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise LayerError(f"layer {name!r}: cannot read CSV {source.path}: {exc}") from exc
-    df = df.rename(columns=source.columns)
-    missing = [c for c in (source.x, source.y) if c not in df.columns]
-    if missing:
-        raise LayerError(
-            f"layer {name!r}: CSV {source.path} has no coordinate column(s) {missing}; "
-            f"set `x:` and `y:` of the layer in the config (columns are {list(df.columns)})"
-        )
-    x = pd.to_numeric(df[source.x], errors="coerce").to_numpy()
-    y = pd.to_numeric(df[source.y], errors="coerce").to_numpy()
-    bad = ~(np.isfinite(x) & np.isfinite(y))
-    if bad.any():
-        rows = (np.flatnonzero(bad)[:5] + 2).tolist()
-        raise LayerError(
-            f"layer {name!r}: {int(bad.sum())} row(s) of {source.path} have missing or "
-            f"non-numeric coordinates (file lines {rows}...); fix or remove them"
-        )
-    crs = source.crs or "EPSG:4326"
-    return gpd.GeoDataFrame(
-        df.drop(columns=[source.x, source.y]), geometry=gpd.points_from_xy(x, y), crs=crs
-    )
-
-
 def _read_vector(source: LayerSource, name: str) -> gpd.GeoDataFrame:
     """Read a vector file with pyogrio; translate its errors to LayerError."""
     from pyogrio.errors import DataLayerError, DataSourceError
@@ -251,7 +237,10 @@ def _read_vector(source: LayerSource, name: str) -> gpd.GeoDataFrame:
     try:
         gdf = gpd.read_file(source.path, layer=source.layer, engine="pyogrio")
     except (DataSourceError, DataLayerError) as exc:
-        raise LayerError(f"layer {name!r}: cannot read {source.path}: {exc}") from exc
+        raise LayerError(
+            f"layer {name!r}: cannot read {source.path}: {exc}; give a GeoPackage, GeoJSON, "
+            "Shapefile, FlatGeobuf, CSV/XLSX table or OSM (.osm.pbf/.osm) file"
+        ) from exc
     if gdf.crs is None:
         if source.crs is None:
             raise LayerError(
@@ -292,11 +281,45 @@ def read_layer(source: LayerSource, name: str, *, crs: str | CRS | None) -> gpd.
     path = Path(source.path)
     if not path.exists():
         raise LayerError(f"layer {name!r}: file {path} does not exist; check `path:` in the config")
-    if path.suffix.lower() == ".csv":
-        gdf = _read_csv(source, name)
+    suffix = path.suffix.lower()
+    if suffix in INVENTORY_SUFFIXES:
+        gdf = read_inventory(source, name)
+    elif suffix in OSM_SUFFIXES:
+        from siting.osm import read_osm_layer
+
+        gdf = read_osm_layer(source, name)
     else:
         gdf = _read_vector(source, name)
+    _check_fits_crs(gdf, name, path)
+    for col, value in source.defaults.items():
+        if col not in gdf.columns:
+            gdf[col] = value
+    if source.coords != "wgs84":
+        gdf = convert_frame(gdf, src=source.coords, dst="wgs84")
     return gdf if crs is None else gdf.to_crs(crs)
+
+
+def _check_fits_crs(gdf: gpd.GeoDataFrame, name: str, path: Path) -> None:
+    """Refuse coordinates that cannot be in the layer's CRS (mixed or wrong CRS)."""
+    if gdf.crs is None or len(gdf) == 0:
+        return
+    xy = shapely.get_coordinates(gdf.geometry.values)
+    if gdf.crs.is_geographic:
+        # Rows that fit once lon/lat are swapped are left to the study-area check.
+        bad = (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 180)
+        bad |= (np.abs(xy[:, 1]) > 90) & (np.abs(xy[:, 0]) > 90)
+    else:
+        geo = gpd.GeoSeries(shapely.points(xy), crs=gdf.crs).to_crs(4326)
+        gxy = shapely.get_coordinates(geo.values)
+        bad = ~np.isfinite(gxy).all(axis=1) | (np.abs(gxy[:, 0]) > 180) | (np.abs(gxy[:, 1]) > 90)
+    if not bad.any():
+        return
+    mixed = "the file mixes coordinate systems or " if not bad.all() else ""
+    raise LayerError(
+        f"layer {name!r}: {int(bad.sum())} of {len(xy)} coordinate(s) of {path} cannot be in "
+        f"its CRS {gdf.crs.to_string()} (e.g. {tuple(xy[bad][0].tolist())}): {mixed}the CRS is wrong; "
+        "reproject every feature to one CRS and declare it with `crs:`"
+    )
 
 
 def _coerce(gdf: gpd.GeoDataFrame, schema: LayerSchema, problems: list[str]) -> gpd.GeoDataFrame:
@@ -425,30 +448,101 @@ def _covers_finite(poly: shapely.Geometry, points: np.ndarray) -> np.ndarray:
 
 
 def _check_inside(
-    gdf: gpd.GeoDataFrame, area: gpd.GeoDataFrame, name: str, problems: list[str]
-) -> None:
-    """Record points outside the study area, spotting swapped x/y (lon/lat).
+    gdf: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame,
+    name: str,
+    problems: list[str],
+    *,
+    outside: str = "error",
+) -> gpd.GeoDataFrame:
+    """Handle points outside the study area, spotting swapped x/y (lon/lat).
 
     The test runs in the layer's own CRS (the study area is reprojected to it),
     so points whose coordinates are nonsense in the working CRS still get a
-    useful message.
+    useful message. With ``outside="drop"`` the points outside are removed with
+    a warning giving the count, unless none is inside or swapping x/y would put
+    most of them inside (then it is an error either way).
     """
     poly = shapely.union_all(area.to_crs(gdf.crs).geometry.values)
-    outside = ~_covers_finite(poly, gdf.geometry.values)
-    if not outside.any():
-        return
-    xy = shapely.get_coordinates(gdf.geometry.values[outside])
+    out_mask = ~_covers_finite(poly, gdf.geometry.values)
+    if not out_mask.any():
+        _hint_offset(gdf, poly, name, n_outside=0)
+        return gdf
+    n_out = int(out_mask.sum())
+    xy = shapely.get_coordinates(gdf.geometry.values[out_mask])
     hits = int(_covers_finite(poly, shapely.points(xy[:, ::-1])).sum())
+    first = gdf.index[out_mask][:3].tolist()
+    if outside == "drop" and n_out < len(gdf) and hits * 2 < n_out:
+        warnings.warn(
+            f"layer {name!r}: dropped {n_out} of {len(gdf)} point(s) outside the study area "
+            f"(rows {first}...)",
+            UserWarning,
+            stacklevel=3,
+        )
+        _hint_offset(gdf, poly, name, n_outside=n_out)
+        return gdf[~out_mask]
     hint = (
         f"; swapping lon/lat puts {hits} of them inside: swap `x:`/`y:` in the config"
         if hits
-        else "; check their coordinates and CRS, or remove them"
+        else "; check their coordinates, CRS and `coords:` (GCJ-02/BD-09), or remove them"
+        + ("" if outside == "drop" else " (or set `outside: drop`)")
     )
-    first = gdf.index[outside][:3].tolist()
+    if n_out == len(gdf) and not hits:
+        problems.append(
+            f"layer {name!r}: none of its {len(gdf)} point(s) lie in the study area{hint}"
+        )
+        return gdf
     problems.append(
-        f"layer {name!r}: {int(outside.sum())} of {len(gdf)} point(s) lie outside the study "
+        f"layer {name!r}: {n_out} of {len(gdf)} point(s) lie outside the study "
         f"area (rows {first}...){hint}"
     )
+    return gdf
+
+
+def _hint_offset(
+    gdf: gpd.GeoDataFrame, poly: shapely.Geometry, name: str, *, n_outside: int
+) -> None:
+    """Warn when a WGS84 layer fits the study area better read as GCJ-02.
+
+    ``gdf`` is the whole layer and ``n_outside`` the number of its points
+    outside the study area.
+
+    A GCJ-02 (Amap) layer declared as WGS84 sits about 500 m off in China; its
+    points near the boundary then fall on the wrong side. When converting
+    GCJ-02 -> WGS84 would clearly reduce the points outside, say so.
+    """
+    if not (gdf.crs is not None and gdf.crs.is_geographic and len(gdf) >= 20):
+        return
+    xy = shapely.get_coordinates(gdf.geometry.values)
+    china = in_china(xy[:, 0], xy[:, 1])
+    if not china.any():
+        return
+    lon, lat = gcj02_to_wgs84(xy[china, 0], xy[china, 1])
+    shifted_out = int((~_covers_finite(poly, shapely.points(lon, lat))).sum())
+    gained = n_outside - shifted_out
+    if gained >= 5 and shifted_out * 2 < n_outside:
+        warnings.warn(
+            f"layer {name!r}: {n_outside} point(s) lie outside the study area as WGS84, but "
+            f"only {shifted_out} would if the layer were GCJ-02 (Amap/Tencent coordinates sit "
+            "~500 m off in China); if it was geocoded with a Chinese web map set "
+            "`coords: gcj02` (or `bd09` for Baidu)",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _check_overlap(gdf: gpd.GeoDataFrame, area: gpd.GeoDataFrame, name: str) -> list[str]:
+    """A layer must have at least one feature touching the study area."""
+    if gdf.crs is None or len(gdf) == 0:
+        return []
+    poly = shapely.union_all(area.to_crs(gdf.crs).geometry.values)
+    if shapely.intersects(gdf.geometry.values, poly).any():
+        return []
+    box = tuple(round(float(v), 4) for v in gdf.total_bounds)
+    return [
+        f"layer {name!r}: none of its {len(gdf)} feature(s) lie in the study area (layer bounds "
+        f"{box} in {gdf.crs.to_string()}); check the file, its CRS and `coords:`"
+    ]
 
 
 def validate_layer(
@@ -456,6 +550,8 @@ def validate_layer(
     name: str,
     *,
     study_area: gpd.GeoDataFrame | None = None,
+    outside: Literal["error", "drop"] = "error",
+    metres_per_level: float = METRES_PER_LEVEL,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Check a layer against its schema and report every problem.
 
@@ -467,6 +563,11 @@ def validate_layer(
         Its schema name (a key of :data:`SCHEMAS`).
     study_area
         When given, points of point layers must lie inside it.
+    outside
+        Points outside the study area: ``"error"`` reports them, ``"drop"``
+        removes them with a warning (a layer with none inside is still an error).
+    metres_per_level
+        Storey height used when a building has levels but no height.
 
     Returns
     -------
@@ -488,9 +589,12 @@ def validate_layer(
     _check_ids(gdf, schema, problems)
     _check_allowed(gdf, schema, problems)
     if name == "buildings" and {"height_m", "levels"} <= set(gdf.columns):
-        gdf["height_m"] = gdf["height_m"].fillna(gdf["levels"] * METRES_PER_LEVEL)
-    if study_area is not None and name in POINT_LAYERS and not problems:
-        _check_inside(gdf, study_area, name, problems)
+        gdf["height_m"] = gdf["height_m"].fillna(gdf["levels"] * metres_per_level)
+    if study_area is not None and not problems:
+        if name in POINT_LAYERS:
+            gdf = _check_inside(gdf, study_area, name, problems, outside=outside)
+        elif name != "study_area":
+            problems.extend(_check_overlap(gdf, study_area, name))
     return gdf, problems
 
 
@@ -523,7 +627,9 @@ def load_layers(cfg: Config) -> Layers:
     out: dict[str, gpd.GeoDataFrame] = {}
     sources: dict[str, str] = {}
     order = ["study_area"] + [
-        f.name for f in fields(Layers) if f.name not in ("study_area", "sources")
+        f.name
+        for f in fields(Layers)
+        if f.name not in ("study_area", "sources", "population", "dem")
     ]
     for name in order:
         source: LayerSource | None = getattr(cfg.layers, name)
@@ -536,15 +642,52 @@ def load_layers(cfg: Config) -> Layers:
             problems.append(str(exc))
             continue
         sources[name] = file_sha256(Path(source.path))
-        gdf, found = validate_layer(gdf, name, study_area=out.get("study_area"))
+        gdf, found = validate_layer(
+            gdf,
+            name,
+            study_area=out.get("study_area"),
+            outside=source.outside,
+            metres_per_level=source.metres_per_level,
+        )
         problems.extend(found)
         out[name] = gdf.to_crs(cfg.crs) if not found else gdf
     if "study_area" in out and not problems:
         problems.extend(_check_zone_levels(out["key_zones"], cfg))
+    rasters = _load_rasters(cfg, out.get("study_area"), problems, sources)
     if problems:
         raise LayerError("invalid input layers:\n" + "\n".join(f"  - {p}" for p in problems))
     out["study_area"] = _dissolve(out["study_area"])
-    return Layers(**out, sources=sources)
+    return Layers(**out, sources=sources, **rasters)
+
+
+def _load_rasters(
+    cfg: Config,
+    area: gpd.GeoDataFrame | None,
+    problems: list[str],
+    sources: dict[str, str],
+) -> dict[str, object]:
+    """Read the optional population and DEM sources over the study area."""
+    from siting.population import read_dem, read_population
+
+    out: dict[str, object] = {}
+    if area is None:
+        return out
+    area = area.to_crs(cfg.crs)
+    readers = {
+        "population": lambda path: read_population(path, area=area),
+        "dem": lambda path: read_dem(path, area=area),
+    }
+    for name, reader in readers.items():
+        source: LayerSource | None = getattr(cfg.layers, name)
+        if source is None:
+            continue
+        try:
+            out[name] = reader(Path(source.path))
+        except LayerError as exc:
+            problems.append(str(exc))
+            continue
+        sources[name] = file_sha256(Path(source.path))
+    return out
 
 
 def _check_zone_levels(zones: gpd.GeoDataFrame, cfg: Config) -> list[str]:

@@ -386,8 +386,11 @@ def _town_labels(ids: pd.Series, towns: gpd.GeoDataFrame) -> pd.Series:
     """'name (id)' for each town id, the id itself when the town is unknown."""
     names = pd.Series(towns["name"].astype(str).to_numpy(), index=towns["town_id"].astype(str))
     ids = ids.astype(str)
-    label = ids.map(names)
-    return label.where(label.isna(), label + " (" + ids + ")").fillna(ids)
+    label = ids.map(names).astype(object)
+    known = label.notna()
+    out = ids.astype(object).copy()
+    out[known] = label[known].astype(str) + " (" + ids[known] + ")"
+    return out
 
 
 def _class_label(classes: pd.Series) -> pd.Series:

@@ -12,7 +12,9 @@ import click
 
 from siting._errors import SitingError
 from siting.cli.compare import compare
+from siting.cli.coords import coords
 from siting.cli.demo import demo
+from siting.cli.import_osm import import_osm
 from siting.cli.plan import plan
 from siting.cli.progress import progress, status
 from siting.cli.radio import radio
@@ -52,5 +54,5 @@ def main(verbose: int, quiet: bool) -> None:
     _setup_logging(-1 if quiet else verbose + 1)
 
 
-for _command in (plan, validate, demo, radio, compare, progress, status):
+for _command in (plan, validate, demo, radio, compare, progress, status, import_osm, coords):
     main.add_command(_command)
