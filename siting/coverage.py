@@ -227,7 +227,8 @@ def make_model(cfg: Config, *, buildings: gpd.GeoDataFrame | None = None) -> Cov
     cfg
         The run configuration (its ``coverage`` section).
     buildings
-        Building footprints, used by the radio model for obstruction.
+        Building footprints, used by the radio model for obstruction (with the
+        ``layers.dem`` raster when the config names one).
 
     Returns
     -------
@@ -239,4 +240,5 @@ def make_model(cfg: Config, *, buildings: gpd.GeoDataFrame | None = None) -> Cov
     from siting.radio import RadioConfig, RadioModel
 
     radio_cfg = RadioConfig.model_validate(cfg.coverage.radio)
-    return RadioModel(radio_cfg, buildings=buildings)
+    dem = cfg.layers.dem.path if cfg.layers.dem is not None else None
+    return RadioModel(radio_cfg, buildings=buildings, raster_path=dem)

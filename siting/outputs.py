@@ -13,6 +13,7 @@ stats_towns.csv     population, coverage, sites and cost per town
 stats_zones.csv     achieved coverage per key zone
 stats_classes.csv   sites and cost per site class and rollout year
 site_coverage.npz   sparse cells x sites matrix: which site covers which cell
+rsrp.tif            best-server RSRP and best server per cell (radio model)
 map.html            the interactive map (when ``outputs.map``)
 report.html         the planner report with its charts as report_*.png
                     (when ``outputs.report``)
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
@@ -149,6 +151,22 @@ def manifest(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _write_rsrp(plan: Plan, folder: Path) -> None:
+    """Best-server RSRP GeoTIFF of the plan (radio model only)."""
+    if plan.site_rsrp is None:
+        return
+    from siting.radio import write_rsrp_geotiff
+
+    path = write_rsrp_geotiff(
+        folder / "rsrp.tif",
+        plan.demand,
+        sp.csr_matrix(plan.site_rsrp),
+        np.arange(plan.site_rsrp.shape[1]),
+        cell_size_m=plan.cell_size_m,
+    )
+    plan.rsrp_path = path
+
+
 def _write_map(plan: Plan, folder: Path) -> None:
     from siting.maps import write_map
 
@@ -171,6 +189,7 @@ def _default_writers(plan: Plan) -> list[Writer]:
     """Writers of the optional outputs the configuration asks for."""
     outputs = plan.config.get("outputs", {})
     chosen = [
+        (True, _write_rsrp),
         (outputs.get("map", True), _write_map),
         (outputs.get("report", True), _write_report),
         (outputs.get("spreadsheets", True), _write_spreadsheets),
@@ -233,6 +252,8 @@ def write_plan(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if plan.rsrp_path is not None:
+        plan.rsrp_path = out / plan.rsrp_path.name
     log.info("plan written to %s", out)
     return out
 

@@ -81,6 +81,8 @@ class Plan:
     site_coverage
         Sparse ``(n_cells, n_sites)`` 0/1 matrix: which selected site (columns in
         ``sites`` order) covers which demand cell (rows in ``demand`` order).
+    site_rsrp
+        The same pairs' RSRP in dBm (float32) when the radio model ran.
     """
 
     name: str
@@ -99,6 +101,7 @@ class Plan:
     timings: dict[str, float] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
     site_coverage: sp.csc_matrix | None = None
+    site_rsrp: sp.csc_matrix | None = None
 
 
 @dataclass
@@ -567,6 +570,9 @@ def assemble_plan(
         timings=dict(inputs.timings),
         inputs=dict(inputs.layers.sources),
         site_coverage=sp.csc_matrix(sub[:, order]),
+        site_rsrp=None
+        if inputs.coverage.rsrp is None
+        else sp.csc_matrix(inputs.coverage.rsrp[:, selected[order]]),
     )
 
 

@@ -228,3 +228,29 @@ def test_next_year_keeps_committed_and_drops_rejected(solved) -> None:
         nxt.sites.loc[~nxt.sites["candidate_id"].isin(prev.sites["candidate_id"]), "rollout_year"]
         == 2021
     ).all()
+
+
+def test_radio_model_plan_writes_rsrp(tmp_path: Path) -> None:
+    import rasterio
+
+    folder = tmp_path / "case"
+    config = write_case(folder, max_sites=60)
+    raw = small_config(folder, max_sites=60)
+    raw["coverage"] = {"model": "radio"}
+    raw["outputs"] = {"report": False, "spreadsheets": False}
+    import yaml
+
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    plan = make_plan(load_config(config))
+    assert plan.site_rsrp is not None
+    covered = plan.demand["covered"].to_numpy()
+    rsrp = plan.demand["best_rsrp_dbm"].to_numpy()
+    # every covered cell hears its best server at or above its level's threshold
+    assert (rsrp[covered] >= plan.demand["rsrp_min_dbm"].to_numpy()[covered] - 1e-3).all()
+    out = write_plan(plan, tmp_path / "plan")
+    with rasterio.open(out / "rsrp.tif") as src:
+        band = src.read(1)
+        assert src.crs.to_epsg() == 32651
+    valid = band[band != -9999]
+    assert valid.size >= covered.sum() and valid.max() == pytest.approx(np.nanmax(rsrp), abs=0.01)
+    assert (out / "map.html").stat().st_size > 0
