@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -54,7 +55,8 @@ def test_plan_writes_folder_and_refuses_to_overwrite(case_config: Path) -> None:
     assert "exists and is not empty" in res.output
     res = _run("plan", str(case_config), "--out", str(out), "--overwrite", "--solver", "highs")
     assert res.exit_code == 0, res.output
-    assert "solver highs" in res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["optimize"]["solver"] == "highs"
 
 
 def test_usage_errors_exit_2(case_config: Path) -> None:

@@ -42,7 +42,8 @@ def echo_summary(plan: Plan, out: Path) -> None:
         f"population coverage {s['coverage']:.1%}, weighted coverage {s['weighted_coverage']:.1%}"
     )
     click.echo(
-        f"solver {v['solver']}: status {v['status']} ({v['stop_reason']}), objective "
+        f"solver {v['solver'] or 'not needed (heuristic plan meets the bound)'}: "
+        f"status {v['status']} ({v['stop_reason']}), objective "
         f"{v['objective']:,.1f}, bound {v['bound']:,.1f} ({v['bound_source']}), gap {v['gap']:.3%}"
     )
     zones = plan.zones

@@ -1,0 +1,224 @@
+"""MIP solver back-ends: HiGHS through highspy and CBC (the binary bundled with PuLP).
+
+Each back-end takes a :class:`~siting.optimize.milp.Milp`, a start vector and limits, and
+returns a :class:`MipOutcome` with the solver's own status text, its incumbent, its best
+objective and its proven dual bound (all in the minimisation sense of the MIP).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from siting._errors import SolverError
+from siting.optimize.milp import Milp
+
+log = logging.getLogger(__name__)
+
+SOLVERS = ("cbc", "highs")
+
+
+@dataclass(frozen=True)
+class MipOutcome:
+    """What a MIP solver reported.
+
+    ``kind`` is one of "optimal", "time_limit", "infeasible", "no_solution", "failed".
+    ``objective`` and ``bound`` are in the MIP's minimisation sense (``nan`` if absent).
+    """
+
+    kind: str
+    raw_status: str
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    solver: str
+
+
+def available_solvers() -> list[str]:
+    """Names of the MIP solvers that can run here."""
+    out = []
+    if _cbc_path() is not None:
+        out.append("cbc")
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        out.append("highs")
+    return out
+
+
+def check_solver(name: str) -> None:
+    """Raise :class:`SolverError` if ``name`` is unknown or not available here."""
+    if name not in SOLVERS:
+        raise SolverError(f"unknown solver {name!r}; valid names: {', '.join(SOLVERS)}")
+    avail = available_solvers()
+    if name not in avail:
+        raise SolverError(f"solver {name!r} is not available here; available: "
+                          f"{', '.join(avail) or 'none (install pulp or highspy)'}")
+
+
+def _cbc_path() -> str | None:
+    try:
+        import pulp
+    except ImportError:
+        return None
+    path = pulp.PULP_CBC_CMD().path
+    if path and Path(path).exists():
+        return str(path)
+    return shutil.which("cbc")
+
+
+def _highs_model(milp: Milp):
+    import highspy
+
+    # The core class does the same work as ``highspy.Highs`` without printing a banner.
+    core = getattr(getattr(highspy, "_core", None), "_Highs", None) or highspy.Highs
+    h = core()
+    h.setOptionValue("output_flag", False)
+    A = milp.A
+    ncol = milp.shape[1]
+    st = h.passModel(
+        ncol, milp.shape[0], int(A.nnz), 1, 1, 0.0,
+        milp.c, milp.lb, milp.ub, milp.row_lo, milp.row_hi,
+        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
+        milp.integrality,
+    )
+    if st == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model; this is a bug in the model builder")
+    return h
+
+
+def solve_highs(
+    milp: Milp, start: np.ndarray | None, *, time_limit: float | None, mip_gap: float,
+    threads: int | None, seed: int,
+) -> MipOutcome:
+    """Solve with HiGHS through highspy (arrays passed directly, heuristic as MIP start)."""
+    import highspy
+
+    h = _highs_model(milp)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("random_seed", int(seed))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    if start is not None:
+        idx = np.arange(start.size, dtype=np.int32)
+        h.setSolution(int(start.size), idx, start.astype(np.float64))
+    h.run()
+    ms = h.getModelStatus()
+    raw = h.modelStatusToString(ms)
+    info = h.getInfo()
+    has_sol = info.primal_solution_status == 2
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_sol else None
+    obj = float(info.objective_function_value) if has_sol else float("nan")
+    bound = float(info.mip_dual_bound)
+    M = highspy.HighsModelStatus
+    if ms == M.kOptimal:
+        kind = "optimal"
+    elif ms == M.kInfeasible:
+        kind = "infeasible"
+    elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt):
+        kind = "time_limit" if has_sol else "no_solution"
+    else:
+        kind = "failed" if not has_sol else "time_limit"
+    if not np.isfinite(bound):
+        bound = float("nan")
+    return MipOutcome(kind, raw, x, obj, bound, "highs")
+
+
+_CBC_RESULT = re.compile(r"^(?:Result - (.*)|(Problem is infeasible).*)$", re.M)
+_CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
+_CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
+
+
+def _write_mipstart(path: Path, start: np.ndarray, names: list[str]) -> None:
+    lines = ["Stopped on time - objective value 0\n"]
+    lines += [f"{i:>7} {nm} {v:.0f} 0\n" for i, (nm, v) in enumerate(zip(names, start,
+                                                                            strict=True))]
+    path.write_text("".join(lines))
+
+
+def _parse_cbc_solution(path: Path, ncol: int) -> np.ndarray | None:
+    if not path.exists():
+        return None
+    text = path.read_text().splitlines()
+    if not text or text[0].startswith(("Infeasible", "Integer infeasible")):
+        return None
+    x = np.zeros(ncol)
+    for line in text[1:]:
+        parts = line.replace("**", " ").split()
+        if len(parts) >= 3 and parts[1].startswith("c") and parts[1][1:].isdigit():
+            x[int(parts[1][1:])] = float(parts[2])
+    return x
+
+
+def solve_cbc(
+    milp: Milp, start: np.ndarray | None, *, time_limit: float | None, mip_gap: float,
+    threads: int | None, seed: int,
+) -> MipOutcome:
+    """Solve with the CBC binary bundled with PuLP, reading its own status and bound."""
+    path = _cbc_path()
+    if path is None:
+        raise SolverError("CBC is not available; install pulp or pass solver='highs'")
+    h = _highs_model(milp)
+    ncol = milp.shape[1]
+    names = [f"c{i}" for i in range(ncol)]
+    with tempfile.TemporaryDirectory(prefix="siting-cbc-") as tmp:
+        mps, sol, mst = Path(tmp) / "model.mps", Path(tmp) / "sol.txt", Path(tmp) / "start.txt"
+        h.writeModel(str(mps))
+        cmd = [path, str(mps)]
+        if start is not None:
+            _write_mipstart(mst, start, names)
+            cmd += ["-mips", str(mst)]
+        if time_limit is not None:
+            cmd += ["-timeMode", "elapsed", "-sec", f"{max(time_limit, 0.01):.3f}"]
+        cmd += ["-ratio", f"{mip_gap:.10g}", "-randomCbcSeed", str(int(seed) + 1)]
+        if threads is not None:
+            cmd += ["-threads", str(int(threads))]
+        cmd += ["-solve", "-solution", str(sol)]
+        wall = None if time_limit is None else time_limit * 2 + 60
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=wall,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            return MipOutcome("failed", "CBC did not stop at its time limit and was killed",
+                              None, float("nan"), float("nan"), "cbc")
+        out = proc.stdout
+        x = _parse_cbc_solution(sol, ncol)
+    res = _CBC_RESULT.search(out)
+    raw = (res.group(1) or res.group(2)).strip() if res else (
+        f"no result line (exit code {proc.returncode})")
+    log.debug("cbc said: %s", raw)
+    obj_m, bnd_m = _CBC_OBJ.search(out), _CBC_BOUND.search(out)
+    obj = float(obj_m.group(1)) if obj_m else float("nan")
+    bound = float(bnd_m.group(1)) if bnd_m else float("nan")
+    low = raw.lower()
+    if "infeasible" in low:
+        kind, x = "infeasible", None
+    elif low.startswith("optimal"):
+        kind = "optimal"
+    elif "stopped" in low:
+        kind = "time_limit" if x is not None else "no_solution"
+    else:
+        kind = "failed" if x is None else "time_limit"
+    if kind == "optimal" and not np.isfinite(bound):
+        bound = obj
+    return MipOutcome(kind, raw, x, obj, bound, "cbc")
+
+
+def run_mip(
+    solver: str, milp: Milp, start: np.ndarray | None, *, time_limit: float | None,
+    mip_gap: float, threads: int | None, seed: int,
+) -> MipOutcome:
+    """Dispatch to the named back-end."""
+    fn = solve_cbc if solver == "cbc" else solve_highs
+    return fn(milp, start, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)

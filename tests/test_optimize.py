@@ -1,0 +1,306 @@
+"""Tests of the matrix-level optimisation engine against optima known by enumeration."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from siting._errors import ConfigError, InfeasibleError, SolverError
+from siting.optimize import (
+    Quota,
+    ZoneRequirement,
+    check_solution,
+    solve_matrix,
+)
+from siting.optimize.problem import make_problem
+from siting.optimize.reduce import build_model, dominated_columns, group_rows
+
+
+def random_instance(seed: int, m: int = 40, n: int = 9, density: float = 0.25):
+    rng = np.random.default_rng(seed)
+    A = sp.random(m, n, density=density, rng=rng, format="csr")
+    A.data[:] = 1.0
+    w = rng.integers(1, 20, m).astype(float)
+    c = rng.integers(1, 6, n).astype(float)
+    return A, w, c
+
+
+def brute_force(A, objective: str = "max_cover", **kw) -> float | None:
+    """Best objective over every subset of columns that passes the checker."""
+    n = A.shape[1]
+    w = kw.get("weights")
+    w = np.ones(A.shape[0]) if w is None else np.asarray(w, dtype=float)
+    c = kw.get("costs")
+    c = np.ones(n) if c is None else np.asarray(c, dtype=float)
+    k = kw.get("k")
+    kk = np.ones(A.shape[0]) if k is None else np.broadcast_to(k, (A.shape[0],))
+    best = None
+    Ad = A.toarray()  # tiny test instances only
+    for r in range(n + 1):
+        for sub in itertools.combinations(range(n), r):
+            if check_solution(A, list(sub), **kw):
+                continue
+            if objective == "max_cover":
+                val = float(w[Ad[:, list(sub)].sum(axis=1) >= kk].sum())
+                best = val if best is None or val > best else best
+            else:
+                val = float(c[list(sub)].sum())
+                best = val if best is None or val < best else best
+    return best
+
+
+SOLVERS = ["cbc", "highs"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"max_sites": 3},
+        {"budget": 7.0},
+        {"max_sites": 3, "budget": 6.0},
+        {"max_sites": 4, "k": 2},
+        {"max_sites": 3, "fixed": [0], "forbidden": [1, 2]},
+        {"max_sites": 4, "zones": [ZoneRequirement("key", np.arange(5), 1.0)]},
+        {"max_sites": 4, "zones": [ZoneRequirement("icv", np.arange(10), 0.5, k=2)]},
+        {"max_sites": 4, "conflicts": [[0, 1], [2, 3], [4, 5]]},
+        {"max_sites": 4, "quotas": [Quota("town", np.arange(4), min=2, max=3)]},
+        {"max_sites": 4, "coverage_target": 0.5},
+    ],
+)
+def test_max_cover_matches_enumeration(solver: str, extra: dict) -> None:
+    A, w, c = random_instance(3)
+    kw = {"weights": w, "costs": c, **extra}
+    best = brute_force(A, **kw)
+    res = solve_matrix(A, solver=solver, **kw)
+    if best is None:
+        assert res.status == "infeasible"
+        return
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best)
+    assert res.bound >= res.objective - 1e-6
+    assert check_solution(A, res.selected, **kw) == []
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"coverage_target": 0.7},
+        {"coverage_target": 0.6, "k": 2},
+        {"zones": [ZoneRequirement("key", np.arange(8), 1.0)]},
+        {"coverage_target": 0.5, "zones": [ZoneRequirement("icv", np.arange(6), 0.5, k=2)]},
+        {"coverage_target": 0.6, "fixed": [3], "forbidden": [0]},
+        {"coverage_target": 0.6, "conflicts": [[0, 1], [1, 2]], "max_sites": 5},
+        {"coverage_target": 0.5, "quotas": [Quota("cctv", np.arange(5, 9), max=1)]},
+    ],
+)
+def test_min_cost_matches_enumeration(solver: str, extra: dict) -> None:
+    A, w, c = random_instance(5)
+    kw = {"weights": w, "costs": c, **extra}
+    best = brute_force(A, objective="min_cost", **kw)
+    res = solve_matrix(A, objective="min_cost", solver=solver, **kw)
+    if best is None:
+        assert res.status == "infeasible"
+        return
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best)
+    assert res.bound <= res.objective + 1e-6
+    assert check_solution(A, res.selected, **kw) == []
+
+
+def test_result_fields_are_consistent() -> None:
+    A, w, _c = random_instance(7, m=60, n=12)
+    res = solve_matrix(A, weights=w, max_sites=3)
+    assert res.selected.dtype == np.int64
+    assert np.all(np.diff(res.selected) > 0)
+    counts = (A[:, res.selected].toarray() > 0).sum(axis=1)
+    np.testing.assert_array_equal(res.coverage_count, counts)
+    assert res.objective == pytest.approx(w[counts >= 1].sum())
+    assert res.covered.shape == (60,)
+    assert res.solver == "cbc" and res.solver_status
+    assert set(res.timings) >= {"reduce", "heuristic", "total"}
+    assert res.reductions["rows"] == 60
+    assert res.raise_for_status() is res
+
+
+def test_heuristic_only_reports_its_bound() -> None:
+    A, w, _ = random_instance(11, m=200, n=40, density=0.08)
+    res = solve_matrix(A, weights=w, max_sites=5, heuristic_only=True)
+    assert res.stop_reason == "heuristic_only"
+    assert res.solver == ""
+    assert res.bound_source in ("trivial", "lagrangian")
+    assert res.bound >= res.objective
+    assert res.status == ("optimal" if res.gap <= 1e-4 else "feasible")
+
+
+# -- infeasibility -----------------------------------------------------------------
+def test_unreachable_zone_is_diagnosed() -> None:
+    A = sp.csr_array(np.array([[1, 0], [0, 1], [0, 0], [0, 0]], dtype=float))
+    zone = ZoneRequirement("ICV test road", np.array([1, 2, 3]), 1.0)
+    res = solve_matrix(A, max_sites=2, zones=[zone])
+    assert res.status == "infeasible"
+    assert res.infeasible_zones == ["ICV test road"]
+    assert "2 of its 3 rows cannot be covered" in res.diagnosis
+    with pytest.raises(InfeasibleError, match="ICV test road") as err:
+        res.raise_for_status()
+    assert err.value.zones == ["ICV test road"]
+
+
+def test_forbidden_column_makes_zone_unreachable() -> None:
+    A = sp.csr_array(np.array([[1, 1], [0, 1]], dtype=float))
+    res = solve_matrix(A, max_sites=1, forbidden=[1],
+                       zones=[ZoneRequirement("school", np.array([1]))])
+    assert res.status == "infeasible"
+    assert "school" in res.message
+
+
+@pytest.mark.parametrize(
+    ("extra", "name"),
+    [
+        ({"fixed": [0, 1, 2], "max_sites": 2}, "max_sites"),
+        ({"fixed": [0, 1], "budget": 1.5}, "budget"),
+        ({"fixed": [0, 1], "conflicts": [[0, 1]], "max_sites": 3}, "conflicts"),
+        ({"max_sites": 3, "coverage_target": 1.0, "forbidden": [0, 1, 2, 3]},
+         "coverage_target"),
+    ],
+)
+def test_presolve_diagnosis(extra: dict, name: str) -> None:
+    A, w, _ = random_instance(2, m=30, n=8)
+    res = solve_matrix(A, weights=w, **extra)
+    assert res.status == "infeasible"
+    assert name in res.infeasible_zones
+    assert res.stop_reason == "presolve"
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_solver_proves_joint_infeasibility(solver: str) -> None:
+    # two disjoint zones each need their own site, but only one site is allowed
+    A = sp.csr_array(np.array([[1, 0], [0, 1]], dtype=float))
+    zones = [ZoneRequirement("north", np.array([0])), ZoneRequirement("south", np.array([1]))]
+    res = solve_matrix(A, max_sites=1, zones=zones, solver=solver)
+    assert res.status == "infeasible"
+    assert res.selected.size == 0
+    assert "max_sites" in res.infeasible_zones
+    assert "max_sites" in res.diagnosis
+
+
+# -- time limit --------------------------------------------------------------------
+def hard_instance():
+    rng = np.random.default_rng(0)
+    A = sp.random(2000, 1000, density=0.006, rng=rng, format="csr")
+    return A, rng.integers(1, 100, 2000).astype(float)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_time_limit_is_honest(solver: str) -> None:
+    A, w = hard_instance()
+    res = solve_matrix(A, weights=w, max_sites=60, time_limit=1.5, solver=solver)
+    assert res.status == "feasible"
+    assert res.stop_reason == "time_limit"
+    assert res.gap > 1e-4
+    assert res.bound >= res.objective
+    assert res.timings["total"] < 15
+    assert check_solution(A, res.selected, weights=w, max_sites=60) == []
+
+
+# -- errors --------------------------------------------------------------------------
+def test_unknown_solver_lists_valid_names() -> None:
+    A, _, _ = random_instance(0)
+    with pytest.raises(SolverError, match="valid names: cbc, highs"):
+        solve_matrix(A, max_sites=2, solver="gurobi")
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"weights": np.ones(3)}, "weights has shape"),
+        ({"costs": -np.ones(9)}, "negative"),
+        ({"k": 0}, "k must hold integers >= 1"),
+        ({"fixed": [99]}, "out of range"),
+        ({"objective": "max_profit"}, "unknown objective 'max_profit'; use one of max_cover"),
+        ({"fixed": [1], "forbidden": [1]}, "both fixed and forbidden"),
+        ({"zones": [ZoneRequirement("z", np.array([1000]))]}, "zone 'z' rows"),
+        ({"coverage_target": 1.5}, "coverage_target"),
+        ({"conflicts": [[0, 1, 2]]}, "conflicts must be"),
+    ],
+)
+def test_bad_arguments(kw: dict, match: str) -> None:
+    A, _, _ = random_instance(0)
+    with pytest.raises(ConfigError, match=match):
+        solve_matrix(A, **{"max_sites": 2, **kw})
+
+
+def test_dense_input_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"scipy\.sparse"):
+        solve_matrix(np.ones((3, 3)), max_sites=1)
+
+
+def test_min_cost_needs_a_target() -> None:
+    A, _, _ = random_instance(0)
+    with pytest.raises(ConfigError, match="needs coverage_target"):
+        solve_matrix(A, objective="min_cost")
+
+
+# -- reductions ----------------------------------------------------------------------
+def test_group_rows_merges_identical_rows_only() -> None:
+    M = sp.csr_array(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [1, 0, 1], [0, 0, 0]],
+                              dtype=float))
+    labels = group_rows(M, np.zeros(5, dtype=np.int64))
+    assert labels[0] == labels[1] == labels[3]
+    assert len({labels[0], labels[2], labels[4]}) == 3
+    split = group_rows(M, np.array([1, 2, 1, 1, 1]))
+    assert split[0] == split[3] != split[1]
+
+
+def test_dominated_columns() -> None:
+    M = sp.csc_array(np.array([[1, 1, 0, 1], [0, 1, 0, 1], [0, 0, 1, 0]], dtype=float))
+    costs = np.array([2.0, 1.0, 1.0, 1.0])
+    dom = dominated_columns(M, costs, np.zeros(4, dtype=bool))
+    # column 0 is inside 1 and cheaper-or-equal; 3 duplicates 1 (higher index goes)
+    np.testing.assert_array_equal(dom, [True, False, False, True])
+    fixed = dominated_columns(M, costs, np.array([True, False, False, False]))
+    assert not fixed[0]
+
+
+def test_reductions_report_counts() -> None:
+    A = sp.csr_array(np.array([[1, 0, 0], [1, 0, 0], [0, 0, 0], [0, 1, 1]], dtype=float))
+    model = build_model(make_problem(A, max_sites=1, costs=[1, 1, 2]))
+    assert model.reductions["unreachable_rows"] == 1
+    assert model.reductions["merged_rows"] == 1
+    assert model.reductions["dominated_columns"] == 1
+
+
+# -- properties ----------------------------------------------------------------------
+instances = st.tuples(st.integers(0, 10_000), st.integers(5, 30), st.integers(3, 8),
+                      st.floats(0.1, 0.5))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances, p=st.integers(1, 4), k2=st.booleans())
+def test_reductions_and_heuristic_keep_the_optimum(inst, p: int, k2: bool) -> None:
+    seed, m, n, dens = inst
+    A, w, c = random_instance(seed, m=m, n=n, density=dens)
+    kw = {"weights": w, "costs": c, "max_sites": p, "k": 2 if k2 else 1}
+    res = solve_matrix(A, solver="highs", **kw)
+    assert res.objective == pytest.approx(brute_force(A, **kw))
+    assert check_solution(A, res.selected, **kw) == []
+    fast = solve_matrix(A, heuristic_only=True, **kw)
+    assert check_solution(A, fast.selected, **kw) == []
+    assert fast.objective <= res.objective + 1e-9 <= fast.bound + 2e-9
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances, b=st.floats(1, 15), extra=st.floats(0, 10))
+def test_more_budget_never_lowers_max_cover(inst, b: float, extra: float) -> None:
+    seed, m, n, dens = inst
+    A, w, c = random_instance(seed, m=m, n=n, density=dens)
+    lo = solve_matrix(A, weights=w, costs=c, budget=b, solver="highs")
+    hi = solve_matrix(A, weights=w, costs=c, budget=b + extra, solver="highs")
+    assert hi.objective >= lo.objective - 1e-9
+    assert check_solution(A, hi.selected, weights=w, costs=c, budget=b + extra) == []
