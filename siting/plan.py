@@ -425,6 +425,72 @@ def _independent_check(
         raise PlanCheckError("the plan breaks hard constraints: " + "; ".join(violations))
 
 
+def coverage_curve(
+    inputs: PlanInputs,
+    cfg: Config,
+    *,
+    budgets: list[float] | None = None,
+    site_counts: list[int] | None = None,
+) -> pd.DataFrame:
+    """Weighted coverage against cost over a range of budgets (or site counts).
+
+    Each point is a max-cover solve with every hard constraint of ``cfg``,
+    warm-started from the previous point's plan.
+
+    Parameters
+    ----------
+    inputs
+        The prepared inputs.
+    cfg
+        The run configuration (solver settings; its own budget and site cap are
+        replaced by each point's).
+    budgets, site_counts
+        The limits to sweep (give one of them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per limit: ``limit``, ``cost``, ``n_sites``, ``coverage`` (share
+        of weighted demand), ``population_coverage``, ``bound`` (as a share),
+        ``status`` and ``gap``.
+    """
+    from siting.optimize import pareto_front
+
+    oc = cfg.optimize
+    hard = hard_constraints(inputs, cfg)
+    for key in ("max_sites", "budget", "coverage_target"):
+        hard.pop(key)
+    front = pareto_front(
+        inputs.coverage.A,
+        budgets=budgets,
+        site_counts=site_counts,
+        time_limit=oc.time_limit_s,
+        mip_gap=oc.mip_gap,
+        solver=oc.solver,
+        threads=oc.threads,
+        seed=cfg.seed,
+        **hard,
+    )
+    weights = hard["weights"]
+    pop = inputs.grid.cells["population"].to_numpy()
+    costs = hard["costs"]
+    rows = []
+    for limit, res in zip(front.limits, front.results, strict=True):
+        rows.append(
+            {
+                "limit": float(limit),
+                "cost": float(costs[res.selected].sum()),
+                "n_sites": len(res.selected),
+                "coverage": float(weights[res.covered].sum() / weights.sum()),
+                "population_coverage": float(pop[res.covered].sum() / pop.sum()),
+                "bound": float(res.bound / weights.sum()),
+                "status": res.status,
+                "gap": float(res.gap),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def rollout_order(
     A: sp.csc_matrix, weights: np.ndarray, k: np.ndarray, *, first: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
