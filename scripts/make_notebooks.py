@@ -18,11 +18,6 @@ from siting.plan import make_plan, prepare
 cfg = siting.load_config(siting.demo_config_path())
 cfg.optimize.time_limit_s = 10   # quicker than the annual batch run's 40 s
 """
-COARSE = (
-    SETUP
-    + """cfg.demand.cell_size_m = 200     # a coarser grid keeps the what-ifs quick
-"""
-)
 
 QUICKSTART = [
     md("""# Quickstart: plan the Jiading demo
@@ -145,7 +140,7 @@ The district plans year by year and assesses progress per town. This notebook pl
 sites built from the spreadsheet the operators return, plans 2021 from there and reports progress
 against the cumulative targets."""),
     code(
-        COARSE
+        SETUP
         + """import tempfile
 from pathlib import Path
 
@@ -277,7 +272,7 @@ own.layers.poles = LayerSource(
     path=work / "路灯杆台账.xlsx", x="经度", y="纬度", coords="gcj02",
     columns={"编号": "pole_id", "类型": "kind", "权属": "owner"},
 )
-own.optimize.time_limit_s = 15
+own.optimize.time_limit_s = 10
 layers = load_layers(own)
 moved = layers.poles.set_index("pole_id").geometry.distance(lamps.to_crs(own.crs).set_index("pole_id").geometry)
 print(f"{len(layers.poles):,} lamps loaded; distance to their true position after conversion: median {moved.median():.2f} m, max {moved.max():.2f} m")"""),
