@@ -20,6 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
+from siting.layers import LAND_USES
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "jiading_demo.gpkg"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -91,19 +93,7 @@ ID_COLUMNS = {
     "key_zones": "zone_id",
 }
 ALLOWED = {
-    ("parcels", "land_use"): {
-        "residential",
-        "commercial",
-        "industrial",
-        "public",
-        "education",
-        "health",
-        "park",
-        "agricultural",
-        "water",
-        "transport",
-        "other",
-    },
+    ("parcels", "land_use"): set(LAND_USES),
     ("buildings", "use"): {
         "residential",
         "commercial",
