@@ -447,6 +447,12 @@ class OptimizeConfig(_Strict):
         Candidate IDs that may not be selected.
     quotas
         Minimum / maximum site counts per town, owner, class or unit.
+    rollout
+        ``"order"``: one plan for the last target, then rollout years by
+        marginal gain; ``"phased"``: year by year, each year's plan optimised
+        with the earlier years kept and the key zones due in the first year.
+    yearly_budget
+        Budget of new sites per year (``"phased"`` rollout).
     """
 
     objective: Literal["max_cover", "min_cost"] = "max_cover"
@@ -462,6 +468,8 @@ class OptimizeConfig(_Strict):
     min_spacing_m: dict[str, float] = Field(default_factory=dict)
     exclude: list[str] = Field(default_factory=list)
     quotas: list[QuotaConfig] = Field(default_factory=list)
+    rollout: Literal["order", "phased"] = "order"
+    yearly_budget: dict[int, float] = Field(default_factory=dict)
 
     @field_validator("solver")
     @classmethod
@@ -480,8 +488,26 @@ class OptimizeConfig(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _phased_needs_targets(self) -> OptimizeConfig:
+        if self.rollout == "phased":
+            if not self.targets:
+                raise ValueError("rollout 'phased' needs targets, e.g. {2020: 2000, 2021: 3000}")
+            if self.budget is not None and not self.yearly_budget:
+                raise ValueError(
+                    "rollout 'phased' spends yearly_budget per year; give yearly_budget "
+                    "instead of budget"
+                )
+            extra = sorted(set(self.yearly_budget) - set(self.targets))
+            if extra:
+                raise ValueError(f"yearly_budget years {extra} are not target years")
+        return self
+
+    @model_validator(mode="after")
     def _objective_has_limits(self) -> OptimizeConfig:
-        if self.objective == "max_cover" and self.max_sites is None and self.budget is None:
+        limited = self.max_sites is not None or self.budget is not None
+        if self.rollout == "phased":
+            limited = limited or bool(self.targets)
+        if self.objective == "max_cover" and not limited:
             raise ValueError("objective 'max_cover' needs max_sites or budget (or both)")
         if self.objective == "min_cost" and self.coverage_target is None:
             raise ValueError("objective 'min_cost' needs coverage_target (e.g. 0.95)")

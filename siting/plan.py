@@ -406,21 +406,87 @@ def make_plan(
     """
     if inputs is None:
         inputs = prepare(cfg)
-    result = solve_plan(inputs, cfg, previous=previous)
+    year_of = None
+    if cfg.optimize.rollout == "phased" and cfg.optimize.targets:
+        result, year_of = solve_phased_plan(inputs, cfg, previous=previous)
+    else:
+        result = solve_plan(inputs, cfg, previous=previous)
     with _stage("check", inputs.timings):
         _independent_check(inputs, cfg, result, previous=previous)
     with _stage("statistics", inputs.timings):
-        plan = assemble_plan(inputs, cfg, result, previous=previous)
+        plan = assemble_plan(inputs, cfg, result, previous=previous, year_of=year_of)
     return plan
+
+
+def solve_phased_plan(
+    inputs: PlanInputs, cfg: Config, *, previous: Plan | None = None
+) -> tuple[SolveResult, np.ndarray]:
+    """Solve a multi-year rollout: each year's cumulative target, key zones in year one.
+
+    Year by year, with every site built earlier kept (see
+    :func:`siting.optimize.solve_phased`); ``optimize.targets`` gives the
+    cumulative site caps and ``optimize.yearly_budget`` the budget of new sites
+    per year.
+
+    Parameters
+    ----------
+    inputs
+        The prepared inputs.
+    cfg
+        The run configuration.
+    previous
+        Last year's plan (see :func:`hard_constraints`).
+
+    Returns
+    -------
+    tuple
+        The final year's result (the whole plan) and the rollout year of every
+        candidate (0 for kept sites, -1 when not selected).
+    """
+    from siting.optimize import solve_phased
+
+    oc = cfg.optimize
+    years = sorted(oc.targets)
+    hard = hard_constraints(inputs, cfg, previous=previous)
+    zones = hard.pop("zones")
+    for key in ("max_sites", "budget", "coverage_target"):
+        hard.pop(key)
+    budgets = [oc.yearly_budget.get(y) for y in years] if oc.yearly_budget else None
+    with _stage("optimize", inputs.timings):
+        phased = solve_phased(
+            inputs.coverage.A,
+            years=years,
+            cumulative_sites=[oc.targets[y] for y in years],
+            yearly_budget=budgets,
+            cumulative_target=[oc.coverage_target] * len(years) if oc.coverage_target else None,
+            zones_by_year={years[0]: zones},
+            objective=oc.objective,
+            time_limit=oc.time_limit_s,
+            mip_gap=oc.mip_gap,
+            solver=oc.solver,
+            threads=oc.threads,
+            seed=cfg.seed,
+            **hard,
+        )
+    result = phased.results[-1]
+    result.raise_for_status()
+    log.info("%s", phased.message)
+    return result, phased.year_of
 
 
 def _independent_check(
     inputs: PlanInputs, cfg: Config, result: SolveResult, *, previous: Plan | None = None
 ) -> None:
     """Re-check every hard constraint of the plan from the raw matrix."""
-    violations = check_solution(
-        inputs.coverage.A, result.selected, **hard_constraints(inputs, cfg, previous=previous)
-    )
+    hard = hard_constraints(inputs, cfg, previous=previous)
+    oc = cfg.optimize
+    if oc.rollout == "phased" and oc.targets:
+        hard["max_sites"] = oc.targets[max(oc.targets)]
+        if oc.yearly_budget:
+            hard["budget"] = float(hard["costs"][hard["fixed"]].sum()) + sum(
+                oc.yearly_budget.values()
+            )
+    violations = check_solution(inputs.coverage.A, result.selected, **hard)
     if violations:
         raise PlanCheckError("the plan breaks hard constraints: " + "; ".join(violations))
 
@@ -492,9 +558,9 @@ def coverage_curve(
 
 
 def rollout_order(
-    A: sp.csc_matrix, weights: np.ndarray, k: np.ndarray, *, first: np.ndarray
+    A: sp.csc_matrix, weights: np.ndarray, k: np.ndarray, *, groups: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order selected sites by marginal gain (lazy greedy), ``first`` ones first.
+    """Order selected sites by marginal gain (lazy greedy), group by group.
 
     Parameters
     ----------
@@ -504,8 +570,9 @@ def rollout_order(
         Row weights.
     k
         Sites each row needs.
-    first
-        Boolean mask of columns that come first (sites kept from earlier years).
+    groups
+        Integer rank per column: columns of a lower rank come first (e.g. sites
+        kept from earlier years, then each rollout year).
 
     Returns
     -------
@@ -526,8 +593,9 @@ def rollout_order(
 
     order: list[int] = []
     gains: list[float] = []
-    for group in (np.flatnonzero(first), np.flatnonzero(~first)):
-        heap = [(-gain(int(j)), int(j)) for j in group]
+    for rank in np.unique(groups):
+        group = np.flatnonzero(groups == rank)
+        heap = [(-gain(int(j)), int(j)) for j in group]  # one entry per selected site
         heapq.heapify(heap)
         while heap:
             _, j = heapq.heappop(heap)
@@ -566,7 +634,12 @@ def _best_rsrp(rsrp: sp.csr_matrix | None, selected: np.ndarray, n: int) -> np.n
 
 
 def assemble_plan(
-    inputs: PlanInputs, cfg: Config, result: SolveResult, *, previous: Plan | None = None
+    inputs: PlanInputs,
+    cfg: Config,
+    result: SolveResult,
+    *,
+    previous: Plan | None = None,
+    year_of: np.ndarray | None = None,
 ) -> Plan:
     """Build the plan's tables and statistics from a solve result.
 
@@ -580,6 +653,9 @@ def assemble_plan(
         A feasible solve result.
     previous
         Last year's plan, whose kept sites keep their rollout year and status.
+    year_of
+        Rollout year per candidate from a phased solve (``None``: years by
+        cumulative target in order of marginal gain).
 
     Returns
     -------
@@ -598,7 +674,8 @@ def assemble_plan(
     cells["best_rsrp_dbm"] = _best_rsrp(inputs.coverage.rsrp, selected, len(cells))
     cand["selected"] = False
     cand.loc[selected, "selected"] = True
-    sites, order = _sites_table(cand, cells, sub, selected, cfg)
+    years = None if year_of is None else np.asarray(year_of)[selected]
+    sites, order = _sites_table(cand, cells, sub, selected, cfg, years=years)
     if previous is not None:
         sites = _carry_over(sites, previous)
     zones = _zone_stats(inputs, cells, sub, cfg)
@@ -655,18 +732,29 @@ def _sites_table(
     sub: sp.csc_matrix,
     selected: np.ndarray,
     cfg: Config,
+    *,
+    years: np.ndarray | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """Selected sites in rollout order, and that order as positions into ``selected``."""
+    """Selected sites in rollout order, and that order as positions into ``selected``.
+
+    Without ``years`` (the rollout year of each selected site from a phased
+    solve) sites get years by cumulative target in order of marginal gain.
+    """
     fixed = cand["fixed"].to_numpy()[selected]
+    groups = np.where(fixed, 0, 1) if years is None else np.where(fixed, 0, years)
     order, gains, completed_by = rollout_order(
-        sub, cells["weight"].to_numpy(), cells["k"].to_numpy(), first=fixed
+        sub, cells["weight"].to_numpy(), cells["k"].to_numpy(), groups=groups
     )
     done = completed_by >= 0
     pop_new = np.bincount(
         completed_by[done], weights=cells["population"].to_numpy()[done], minlength=len(selected)
     )
     sites = cand.iloc[selected[order]].drop(columns="selected").reset_index(drop=True)
-    sites["rollout_year"] = _rollout_years(len(order), cfg.optimize.targets, cfg.optimize.year)
+    if years is None:
+        sites["rollout_year"] = _rollout_years(len(order), cfg.optimize.targets, cfg.optimize.year)
+    else:
+        first_year = min(cfg.optimize.targets) if cfg.optimize.targets else cfg.optimize.year
+        sites["rollout_year"] = np.where(fixed[order], first_year, years[order])
     sites["marginal_gain"] = gains
     sites["population_new"] = pop_new[order]
     sites["status"] = "proposed"

@@ -254,3 +254,29 @@ def test_radio_model_plan_writes_rsrp(tmp_path: Path) -> None:
     valid = band[band != -9999]
     assert valid.size >= covered.sum() and valid.max() == pytest.approx(np.nanmax(rsrp), abs=0.01)
     assert (out / "map.html").stat().st_size > 0
+
+
+def test_phased_rollout_years(solved) -> None:
+    cfg, inputs, _ = solved
+    phased = _variant(cfg, rollout="phased", targets={2020: 20, 2021: 40}, max_sites=None)
+    plan = make_plan(phased, inputs=inputs)
+    years = plan.sites["rollout_year"]
+    assert set(years) <= {2020, 2021}
+    assert (years == 2020).sum() <= 20
+    assert len(plan.sites) <= 40
+    assert plan.sites["existing"].iloc[:3].all() and (years.iloc[:3] == 2020).all()
+    # rollout order: every 2020 site comes before every 2021 site
+    assert years.is_monotonic_increasing
+    assert plan.zones["met"].all()
+
+
+def test_phased_needs_targets(tmp_path: Path) -> None:
+    from siting._errors import ConfigError
+    from siting.config import config_from_dict
+
+    raw = small_config(tmp_path, rollout="phased", budget=1e7)
+    with pytest.raises(ConfigError, match="rollout 'phased' needs targets"):
+        config_from_dict(raw, base=tmp_path)
+    raw = small_config(tmp_path, rollout="phased", budget=1e7, targets={2020: 10})
+    with pytest.raises(ConfigError, match="give yearly_budget instead of budget"):
+        config_from_dict(raw, base=tmp_path)
