@@ -15,7 +15,8 @@ Layers
 * key zones coloured by achieved coverage, with a tooltip (zone, service level, % covered,
   sites serving it);
 * towns with their statistics;
-* uncovered demand as light canvas circles (the heaviest cells first);
+* uncovered demand hot spots (cells with residents) as light canvas circles (the
+  heaviest cells first);
 * the coverage or RSRP overlay as one PNG image layer (from the plan's GeoTIFF
   ``rsrp_path`` when there is one, else rendered from the demand grid).
 
@@ -714,6 +715,8 @@ def _add_uncovered(
 ) -> None:
     covered = demand["covered"].fillna(False).astype(bool).to_numpy()
     unc = demand.loc[~covered]
+    if "population" in unc and (unc["population"] > 0).any():
+        unc = unc.loc[unc["population"] > 0]  # hot spots: where people are left uncovered
     n_all = len(unc)
     unc = unc.sort_values("weight", ascending=False, kind="stable").head(max_points).copy()
     unc["town"] = _town_labels(unc["town_id"], towns)

@@ -96,6 +96,7 @@
         color: existing ? '#000000' : '#ffffff', weight: existing ? 2 : 1
       });
       m._sitingCls = cls;
+      m._sitingR = style.radius;
       m._sitingYear = String(col(data, 'rollout_year', i));
       m.bindPopup(popupFn(data, i, {title: 'candidate_id', title_prefix: 'Site ',
         fields: spec.fields, cls: 'siting-site', note: function (d, j) {
@@ -110,6 +111,15 @@
       S.index.push({label: String(col(data, 'candidate_id', i)), kind: 'site', layer: m});
     }
     group._sitingMarkers = markers;
+    /* Markers shrink when zoomed out so a district of sites stays readable. */
+    function resize() {
+      var map = group._map;
+      if (!map) { return; }
+      var scale = Math.min(1, Math.max(0.35, Math.pow(2, map.getZoom() - 14)));
+      for (var j = 0; j < markers.length; j++) { markers[j].setRadius(markers[j]._sitingR * scale); }
+    }
+    group.on('add', function () { resize(); group._map.on('zoomend', resize); });
+    group.on('remove', function (e) { if (e.target._map) { e.target._map.off('zoomend', resize); } });
     group.sitingRefresh = function () {
       var map = group._map || group._mapToAdd;
       var f = group._filters;
