@@ -22,7 +22,7 @@ demo: $(STAMP)
 ## Install what tests need, lint, and run the whole suite.
 test: $(STAMP)
 	$(BIN)/ruff check siting tests scripts
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check siting tests scripts

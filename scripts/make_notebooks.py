@@ -89,7 +89,7 @@ Each point is an optimised plan for that budget, warm-started from the previous 
 the proven best coverage for that budget: the plan is within `gap` of it."""),
     code("""from siting.plan import coverage_curve
 
-curve = coverage_curve(inputs, cfg, budgets=[150e6, 250e6, 350e6])
+curve = coverage_curve(inputs, cfg, budgets=[250e6, 325e6, 400e6])
 curve.assign(cost_m=curve["cost"] / 1e6)[["limit", "cost_m", "n_sites", "coverage", "population_coverage", "bound", "status", "gap"]]"""),
     code("""import matplotlib.pyplot as plt
 
