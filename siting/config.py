@@ -515,11 +515,25 @@ class OptimizeConfig(_Strict):
 
 
 class OutputsConfig(_Strict):
-    """What a run writes besides the site list, statistics and manifest."""
+    """What a run writes besides the site list, statistics and manifest.
+
+    Attributes
+    ----------
+    map
+        Write ``map.html``.
+    report
+        Write ``report.html`` and its charts.
+    spreadsheets
+        Write ``sites.xlsx``, ``sites.kml`` and the candidate registry.
+    curve_budgets
+        Budgets (CNY) of a coverage vs cost curve solved with the plan and
+        shown in the report (``curve.csv``); empty: no curve.
+    """
 
     map: bool = True
     report: bool = True
     spreadsheets: bool = True
+    curve_budgets: list[float] = Field(default_factory=list)
 
 
 class Config(_Strict):

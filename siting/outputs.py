@@ -14,6 +14,7 @@ stats_zones.csv     achieved coverage per key zone
 stats_classes.csv   sites and cost per site class and rollout year
 site_coverage.npz   sparse cells x sites matrix: which site covers which cell
 rsrp.tif            best-server RSRP and best server per cell (radio model)
+curve.csv           coverage vs cost over ``outputs.curve_budgets``
 map.html            the interactive map (when ``outputs.map``)
 report.html         the planner report with its charts as report_*.png
                     (when ``outputs.report``)
@@ -129,6 +130,8 @@ def _write_tables(plan: Plan, folder: Path) -> None:
         .reset_index()
     )
     classes.to_csv(folder / "stats_classes.csv", index=False)
+    if plan.curve is not None:
+        plan.curve.to_csv(folder / "curve.csv", index=False)
     if plan.site_coverage is not None:
         sp.save_npz(folder / "site_coverage.npz", sp.csc_matrix(plan.site_coverage))
 
@@ -176,7 +179,7 @@ def _write_map(plan: Plan, folder: Path) -> None:
 def _write_report(plan: Plan, folder: Path) -> None:
     from siting.report import write_report
 
-    write_report(plan, folder)
+    write_report(plan, folder, curve=plan.curve)
 
 
 def _write_spreadsheets(plan: Plan, folder: Path) -> None:

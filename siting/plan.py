@@ -83,6 +83,8 @@ class Plan:
         ``sites`` order) covers which demand cell (rows in ``demand`` order).
     site_rsrp
         The same pairs' RSRP in dBm (float32) when the radio model ran.
+    curve
+        Coverage vs cost over ``outputs.curve_budgets`` (see :func:`coverage_curve`).
     """
 
     name: str
@@ -102,6 +104,7 @@ class Plan:
     inputs: dict[str, str] = field(default_factory=dict)
     site_coverage: sp.csc_matrix | None = None
     site_rsrp: sp.csc_matrix | None = None
+    curve: pd.DataFrame | None = None
 
 
 @dataclass
@@ -415,6 +418,10 @@ def make_plan(
         _independent_check(inputs, cfg, result, previous=previous)
     with _stage("statistics", inputs.timings):
         plan = assemble_plan(inputs, cfg, result, previous=previous, year_of=year_of)
+    if cfg.outputs.curve_budgets:
+        with _stage("curve", inputs.timings):
+            plan.curve = coverage_curve(inputs, cfg, budgets=list(cfg.outputs.curve_budgets))
+        plan.timings = dict(inputs.timings)
     return plan
 
 

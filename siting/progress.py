@@ -51,6 +51,15 @@ _FORWARD: dict[str, set[str]] = {
 }
 
 #: Spellings operators use, mapped to a status.
+def _allowed(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Whether each status change ``old -> new`` is allowed (vectorised)."""
+    code = {name: i for i, name in enumerate(STATUSES)}
+    table = np.array([[b in _FORWARD[a] for b in STATUSES] for a in STATUSES])
+    o = pd.Series(old).map(code).fillna(0).to_numpy(dtype=int)
+    n = pd.Series(new).map(code).fillna(0).to_numpy(dtype=int)
+    return table[o, n]
+
+
 _ALIASES: dict[str, str] = {
     "规划": "proposed",
     "拟建": "proposed",
@@ -215,11 +224,7 @@ def apply_status(
         )
     new = sites["candidate_id"].map(table.set_index("candidate_id")["status"])
     old = sites["status"]
-    changed = new.notna()
-    backwards = changed & ~pd.Series(
-        [n in _FORWARD.get(o, set()) for o, n in zip(old, new.fillna(old), strict=True)],
-        index=sites.index,
-    )
+    backwards = ~_allowed(old.to_numpy(), new.fillna(old).to_numpy())
     if backwards.any() and not allow_backwards:
         pairs = [
             f"{i}: {o} -> {n}"

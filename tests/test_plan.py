@@ -280,3 +280,20 @@ def test_phased_needs_targets(tmp_path: Path) -> None:
     raw = small_config(tmp_path, rollout="phased", budget=1e7, targets={2020: 10})
     with pytest.raises(ConfigError, match="give yearly_budget instead of budget"):
         config_from_dict(raw, base=tmp_path)
+
+
+def test_coverage_curve_in_plan_and_report(solved, tmp_path: Path) -> None:
+    cfg, inputs, _ = solved
+    budgets = [4e6, 6e6, 9e6]
+    with_curve = cfg.model_copy(
+        update={"outputs": cfg.outputs.model_copy(update={"curve_budgets": budgets})}
+    )
+    plan = make_plan(_variant(with_curve, max_sites=None, budget=9e6), inputs=inputs)
+    curve = plan.curve
+    assert curve["limit"].tolist() == budgets
+    assert (curve["cost"] <= curve["limit"] + 1e-6).all()
+    assert curve["coverage"].is_monotonic_increasing
+    assert (curve["bound"] >= curve["coverage"] - 1e-9).all()
+    out = write_plan(plan, tmp_path / "plan")
+    assert pd.read_csv(out / "curve.csv")["limit"].tolist() == budgets
+    assert (out / "report_curve.png").exists()
