@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.spatial import cKDTree
 
 from siting._errors import ConfigError, InfeasibleError, SolverError
 from siting.optimize import (
@@ -134,7 +135,7 @@ def test_heuristic_only_reports_its_bound() -> None:
     res = solve_matrix(A, weights=w, max_sites=5, heuristic_only=True)
     assert res.stop_reason == "heuristic_only"
     assert res.solver == ""
-    assert res.bound_source in ("trivial", "lagrangian")
+    assert res.bound_source in ("trivial", "lp", "lagrangian")
     assert res.bound >= res.objective
     assert res.status == ("optimal" if res.gap <= 1e-4 else "feasible")
 
@@ -304,3 +305,87 @@ def test_more_budget_never_lowers_max_cover(inst, b: float, extra: float) -> Non
     hi = solve_matrix(A, weights=w, costs=c, budget=b + extra, solver="highs")
     assert hi.objective >= lo.objective - 1e-9
     assert check_solution(A, hi.selected, weights=w, costs=c, budget=b + extra) == []
+
+
+# -- min-cost bounds and heuristic -----------------------------------------------------
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances, target=st.floats(0.3, 0.9), zone=st.booleans())
+def test_min_cost_bounds_never_exceed_the_optimum(inst, target: float, zone: bool) -> None:
+    from siting.optimize.bounds import lp_relaxation, min_cost_lagrangian_bound
+
+    seed, m, n, dens = inst
+    A, w, c = random_instance(seed, m=m, n=n, density=dens)
+    zones = [ZoneRequirement("key", np.arange(3), 0.6, k=1)] if zone else None
+    kw = {"weights": w, "costs": c, "coverage_target": target, "zones": zones}
+    best = brute_force(A, objective="min_cost", **kw)
+    if best is None:
+        return
+    model = build_model(make_problem(A, objective="min_cost", **kw))
+    lag, _ = min_cost_lagrangian_bound(model, upper=best, time_limit=1.0, max_iter=200)
+    lp = lp_relaxation(model, time_limit=5.0, method="simplex")
+    assert lag <= best + 1e-6
+    assert lp.optimal and lp.value <= best + 1e-6
+    assert lag <= lp.value + 1e-6 * max(1.0, lp.value)
+
+
+def mid_instance(seed: int = 1):
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 3000, (3000, 2))
+    cand = rng.uniform(0, 3000, (600, 2))
+    A = cKDTree(pts).sparse_distance_matrix(cKDTree(cand), 250.0, output_type="coo_matrix")
+    A = sp.csr_array((np.ones(A.nnz), (A.row, A.col)), shape=A.shape)
+    return A, rng.integers(1, 50, 3000).astype(float), rng.choice([1.0, 2.0, 5.0], 600)
+
+
+@pytest.mark.parametrize("method", ["lp", "lagrangian"])
+def test_min_cost_bound_beats_the_trivial_bound(method: str) -> None:
+    from siting.optimize.bounds import (
+        lp_relaxation,
+        min_cost_lagrangian_bound,
+        trivial_bound,
+    )
+
+    A, w, c = mid_instance()
+    zones = [ZoneRequirement("core", np.arange(40), 1.0), ZoneRequirement("road",
+             np.arange(40, 60), 0.5, k=2)]
+    prob = make_problem(A, weights=w, costs=c, objective="min_cost", coverage_target=0.8,
+                        zones=zones)
+    model = build_model(prob)
+    if method == "lp":
+        value = lp_relaxation(model, time_limit=20.0, method="simplex").value
+    else:
+        value, _ = min_cost_lagrangian_bound(model, upper=None, time_limit=2.0)
+    res = solve_matrix(A, weights=w, costs=c, objective="min_cost", coverage_target=0.8,
+                       zones=zones, heuristic_only=True)
+    assert trivial_bound(model) == 0.0
+    assert 0.3 * res.objective < value <= res.objective
+    assert res.bound_source in ("lp", "lagrangian")
+    assert 0.0 < res.bound <= res.objective
+
+
+def test_min_cost_heuristic_reaches_the_target_under_a_site_cap() -> None:
+    # cheap columns cover one row each; one dear column covers all: the cost-ratio greedy
+    # would exhaust max_sites on cheap columns, the fallback passes must find the plan
+    m = 30
+    rows = np.concatenate([np.arange(m), np.arange(m)])
+    cols = np.concatenate([np.arange(m), np.full(m, m)])
+    A = sp.csr_array((np.ones(2 * m), (rows, cols)), shape=(m, m + 1))
+    costs = np.concatenate([np.ones(m), [100.0]])
+    res = solve_matrix(A, costs=costs, objective="min_cost", coverage_target=0.9,
+                       max_sites=3, heuristic_only=True)
+    assert res.ok
+    assert res.selected.tolist() == [m]
+    assert check_solution(A, res.selected, costs=costs, coverage_target=0.9,
+                          max_sites=3) == []
+
+
+def test_cbc_keeps_a_wall_clock_budget() -> None:
+    import time
+
+    A, w = hard_instance()
+    t0 = time.perf_counter()
+    res = solve_matrix(A, weights=w, objective="min_cost", coverage_target=0.97,
+                       time_limit=2.0, solver="cbc")
+    assert time.perf_counter() - t0 < 2.0 + 1.0
+    assert res.ok
+    assert res.bound <= res.objective

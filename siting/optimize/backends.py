@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +78,8 @@ def _cbc_path() -> str | None:
     return shutil.which("cbc")
 
 
-def _highs_model(milp: Milp):
+def highs_model(milp: Milp) -> object:
+    """A silent HiGHS instance holding the MIP (or LP) ``milp``."""
     import highspy
 
     # The core class does the same work as ``highspy.Highs`` without printing a banner.
@@ -103,7 +106,7 @@ def solve_highs(
     """Solve with HiGHS through highspy (arrays passed directly, heuristic as MIP start)."""
     import highspy
 
-    h = _highs_model(milp)
+    h = highs_model(milp)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
@@ -147,6 +150,19 @@ def _write_mipstart(path: Path, start: np.ndarray, names: list[str]) -> None:
     path.write_text("".join(lines))
 
 
+def satisfies(milp: Milp, x: np.ndarray, *, tol: float = 1e-6) -> bool:
+    """Whether ``x`` meets the bounds, rows and integrality of ``milp`` (within ``tol``)."""
+    if x.shape != (milp.shape[1],) or not np.isfinite(x).all():
+        return False
+    if ((x < milp.lb - tol) | (x > milp.ub + tol)).any():
+        return False
+    integ = milp.integrality > 0
+    if (np.abs(x[integ] - np.round(x[integ])) > tol).any():
+        return False
+    act = milp.A @ x
+    return not ((act < milp.row_lo - tol) | (act > milp.row_hi + tol)).any()
+
+
 def _parse_cbc_solution(path: Path, ncol: int) -> np.ndarray | None:
     if not path.exists():
         return None
@@ -161,15 +177,60 @@ def _parse_cbc_solution(path: Path, ncol: int) -> np.ndarray | None:
     return x
 
 
+_CBC_PARTIAL_BOUND = re.compile(r"best possible (\S+?)\)")
+_CBC_SEC_SHARE = 0.85
+_CBC_GRACE = 2.0
+
+
+def cbc_seconds(time_limit: float) -> float:
+    """The ``-sec`` given to CBC for a wall-clock budget of ``time_limit`` seconds.
+
+    CBC checks its limit only between phases (the MIP start, some heuristics and the root
+    cuts can overrun it), so it gets a share of the budget and is interrupted at the end
+    of the whole budget.
+    """
+    return max(0.05, _CBC_SEC_SHARE * time_limit - 0.2)
+
+
+def _run_cbc_process(cmd: list[str], log_path: Path, deadline: float | None) -> tuple[int, str]:
+    """Run CBC with its output in ``log_path``; interrupt, then kill it, at the deadline.
+
+    Returns the exit code (-9 when it had to be killed) and a note ("" when CBC exited
+    on its own).
+    """
+    soft = None if deadline is None else max(deadline - _CBC_GRACE, 0.8 * deadline)
+    with log_path.open("w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True)
+        try:
+            return proc.wait(timeout=soft), ""
+        except subprocess.TimeoutExpired:
+            pass
+        proc.send_signal(signal.SIGINT)  # CBC stops cleanly when it is in a phase that listens
+        assert deadline is not None and soft is not None
+        try:
+            return proc.wait(timeout=deadline - soft + 0.05), "interrupted at the time limit"
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return -9, "killed at the time limit"
+
+
 def solve_cbc(
     milp: Milp, start: np.ndarray | None, *, time_limit: float | None, mip_gap: float,
     threads: int | None, seed: int,
 ) -> MipOutcome:
-    """Solve with the CBC binary bundled with PuLP, reading its own status and bound."""
+    """Solve with the CBC binary bundled with PuLP, reading its own status and bound.
+
+    ``time_limit`` is a wall-clock budget: CBC gets :func:`cbc_seconds` of it as its own
+    limit, is interrupted (SIGINT) two seconds before the budget is spent and killed when
+    it is. When it had to be killed, whatever it printed is read: its bound ("best
+    possible" or the root LP value) is kept and the outcome has no solution.
+    """
     path = _cbc_path()
     if path is None:
         raise SolverError("CBC is not available; install pulp or pass solver='highs'")
-    h = _highs_model(milp)
+    t0 = time.perf_counter()
+    h = highs_model(milp)
     ncol = milp.shape[1]
     names = [f"c{i}" for i in range(ncol)]
     with tempfile.TemporaryDirectory(prefix="siting-cbc-") as tmp:
@@ -179,28 +240,30 @@ def solve_cbc(
         if start is not None:
             _write_mipstart(mst, start, names)
             cmd += ["-mips", str(mst)]
+        deadline = None
         if time_limit is not None:
-            cmd += ["-timeMode", "elapsed", "-sec", f"{max(time_limit, 0.01):.3f}"]
+            left = max(time_limit - (time.perf_counter() - t0), 0.05)
+            cmd += ["-timeMode", "elapsed", "-sec", f"{cbc_seconds(left):.3f}"]
+            deadline = left
         cmd += ["-ratio", f"{mip_gap:.10g}", "-randomCbcSeed", str(int(seed) + 1)]
         if threads is not None:
             cmd += ["-threads", str(int(threads))]
         cmd += ["-solve", "-solution", str(sol)]
-        wall = None if time_limit is None else time_limit * 2 + 60
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=wall,
-                                  check=False)
-        except subprocess.TimeoutExpired:
-            return MipOutcome("failed", "CBC did not stop at its time limit and was killed",
-                              None, float("nan"), float("nan"), "cbc")
-        out = proc.stdout
-        x = _parse_cbc_solution(sol, ncol)
+        code, note = _run_cbc_process(cmd, Path(tmp) / "cbc.log", deadline)
+        out = (Path(tmp) / "cbc.log").read_text(errors="replace")
+        x = _parse_cbc_solution(sol, ncol) if code != -9 else None
+    x = x if x is None or satisfies(milp, x) else None  # an interrupted CBC may write junk
+    if code == -9:
+        return _killed_outcome(out, note)
     res = _CBC_RESULT.search(out)
     raw = (res.group(1) or res.group(2)).strip() if res else (
-        f"no result line (exit code {proc.returncode})")
+        f"no result line (exit code {code})")
+    if note:
+        raw = f"{raw} ({note})"
     log.debug("cbc said: %s", raw)
     obj_m, bnd_m = _CBC_OBJ.search(out), _CBC_BOUND.search(out)
     obj = float(obj_m.group(1)) if obj_m else float("nan")
-    bound = float(bnd_m.group(1)) if bnd_m else float("nan")
+    bound = float(bnd_m.group(1)) if bnd_m else _partial_bound(out)
     low = raw.lower()
     if "infeasible" in low:
         kind, x = "infeasible", None
@@ -213,6 +276,25 @@ def solve_cbc(
     if kind == "optimal" and not np.isfinite(bound):
         bound = obj
     return MipOutcome(kind, raw, x, obj, bound, "cbc")
+
+
+def _partial_bound(out: str) -> float:
+    """The last bound CBC printed before it stopped (``nan`` if none)."""
+    found = _CBC_PARTIAL_BOUND.findall(out)
+    if not found:
+        return float("nan")
+    try:
+        return float(found[-1])
+    except ValueError:
+        return float("nan")
+
+
+def _killed_outcome(out: str, note: str) -> MipOutcome:
+    bound = _partial_bound(out)
+    raw = (f"CBC did not stop at its time limit and was {note.split()[0]}; "
+           f"{'its last bound was kept' if np.isfinite(bound) else 'it printed no bound'}")
+    log.info("%s", raw)
+    return MipOutcome("no_solution", raw, None, float("nan"), bound, "cbc")
 
 
 def run_mip(

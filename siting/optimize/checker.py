@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
+from siting.optimize.capacity import demand_of, served_share
 from siting.optimize.problem import (
     Problem,
     Quota,
@@ -41,6 +43,7 @@ def check_solution(
     conflicts: object = None,
     quotas: Sequence[Quota] | None = None,
     capacity: object = None,
+    demand: object = None,
     assignment: object = None,
 ) -> list[str]:
     """List every hard rule a plan breaks (empty when the plan is valid).
@@ -57,9 +60,11 @@ def check_solution(
         As in :func:`siting.optimize.solve_matrix`.
     conflicts, quotas
         Pairs of columns that may not both be selected; per-group min/max counts.
-    capacity, assignment
-        Per-column capacity in demand units and the (rows x columns, sparse) weight each
-        selected column serves; checked only when both are given.
+    capacity, demand, assignment
+        Per-column capacity and per-row demand (default: the weights) in demand units,
+        and the (rows x columns, sparse) demand units each selected column serves. With
+        a capacity the assignment is required: coverage target and zones then count the
+        served share of each row (a zone row counts only when fully served).
 
     Returns
     -------
@@ -70,7 +75,7 @@ def check_solution(
         A, weights=weights, costs=costs, objective="max_cover", k=k, zones=zones,
         fixed=fixed, forbidden=forbidden, max_sites=max_sites, budget=budget,
         coverage_target=coverage_target, conflicts=conflicts, quotas=quotas,
-        capacity=capacity,
+        capacity=capacity, demand=demand,
     )
     return check_problem(prob, selected, assignment=assignment)
 
@@ -89,11 +94,18 @@ def check_problem(prob: Problem, selected: object, *, assignment: object = None)
     mask[sel] = True
     problems += _check_columns(prob, mask)
     counts = coverage_counts(prob, sel)
-    problems += _check_coverage(prob, counts)
     problems += _check_conflicts_quotas(prob, mask)
-    if prob.capacity is not None and assignment is not None:
-        problems += _check_capacity(prob, mask, assignment)
-    return problems
+    if prob.capacity is None:
+        return problems + _check_coverage(prob, counts)
+    if assignment is None:
+        return [*problems, "capacity is set but no assignment was given; pass the "
+                "result's assignment (demand units per row and column)"]
+    asg = sp.csr_array(assignment, dtype=np.float64)
+    if asg.shape != prob.shape:
+        return [*problems, f"assignment has shape {asg.shape}, expected {prob.shape}"]
+    problems += _check_capacity(prob, mask, asg)
+    share = served_share(prob, counts, asg)
+    return problems + _check_coverage(prob, counts, share=share)
 
 
 def _check_columns(prob: Problem, mask: np.ndarray) -> list[str]:
@@ -110,15 +122,21 @@ def _check_columns(prob: Problem, mask: np.ndarray) -> list[str]:
     return out
 
 
-def _check_coverage(prob: Problem, counts: np.ndarray) -> list[str]:
+def _check_coverage(prob: Problem, counts: np.ndarray, *,
+                    share: np.ndarray | None = None) -> list[str]:
+    """Target and zones; with ``share`` (capacity) rows count by their served share."""
     out = []
     if prob.target_weight is not None:
-        got = float(prob.weights[counts >= prob.k].sum())
+        got = float(prob.weights[counts >= prob.k].sum()) if share is None else float(
+            prob.weights @ share)
         if got < prob.target_weight * (1 - _TOL) - _TOL:
             out.append(f"weighted coverage {got:.6g} below the target {prob.target_weight:.6g} "
                        f"({prob.coverage_target:.4%} of {prob.total_weight:.6g})")
     for z in prob.zones:
-        ok = int((counts[z.rows] >= zone_row_k(prob, z)).sum())
+        ok_rows = counts[z.rows] >= zone_row_k(prob, z)
+        if share is not None:
+            ok_rows &= share[z.rows] >= 1.0 - _TOL
+        ok = int(ok_rows.sum())
         if ok < zone_need(z):
             out.append(f"zone {z.name!r}: {ok} of {z.rows.size} rows covered, "
                        f"{zone_need(z)} required (min_fraction {z.min_fraction})")
@@ -141,13 +159,8 @@ def _check_conflicts_quotas(prob: Problem, mask: np.ndarray) -> list[str]:
     return out
 
 
-def _check_capacity(prob: Problem, mask: np.ndarray, assignment: object) -> list[str]:
-    import scipy.sparse as sp
-
-    asg = sp.csr_array(assignment, dtype=np.float64)
+def _check_capacity(prob: Problem, mask: np.ndarray, asg: sp.csr_array) -> list[str]:
     out = []
-    if asg.shape != prob.shape:
-        return [f"assignment has shape {asg.shape}, expected {prob.shape}"]
     if (asg.data < -_TOL).any():
         out.append("assignment has negative entries")
     coo = asg.tocoo()
@@ -159,8 +172,10 @@ def _check_capacity(prob: Problem, mask: np.ndarray, assignment: object) -> list
     if (~covers).any():
         out.append(f"{int((~covers).sum())} assignment(s) to columns that do not cover the row")
     served = np.asarray(asg.sum(axis=1)).ravel()
-    if (served > prob.weights * (1 + _TOL) + _TOL).any():
-        out.append("some rows are served more than their weight")
+    d = demand_of(prob)
+    if (served > d * (1 + _TOL) + _TOL).any():
+        out.append(f"{int((served > d * (1 + _TOL) + _TOL).sum())} row(s) are served more "
+                   "than their demand")
     load = np.asarray(asg.sum(axis=0)).ravel()
     assert prob.capacity is not None
     over = load > prob.capacity * (1 + _TOL) + _TOL

@@ -160,11 +160,12 @@ def zone_gain(st: State, j: int) -> float:
     short = st.ch[rows] < m.kh[rows]
     g = float((1.0 / m.kh[rows][short]).sum())
     for z, M, c in zip(m.frac, st.fzc, st.cf, strict=True):
-        if float(z.mult[c >= z.k].sum()) >= z.need - 1e-9:
+        left = z.need - float(z.mult[c >= z.k].sum())
+        if left <= 1e-9:
             continue
         r = _col_rows(M, j)
         s = c[r] < z.k[r]
-        g += float((z.mult[r][s] / z.k[r][s]).sum())
+        g += min(float((z.mult[r][s] / z.k[r][s]).sum()), left)
     return g
 
 
@@ -173,8 +174,9 @@ def zone_gain_all(st: State) -> np.ndarray:
     m = st.model
     g = st.Ahc.T @ np.where(st.ch < m.kh, 1.0 / np.maximum(m.kh, 1), 0.0)
     for z, M, c in zip(m.frac, st.fzc, st.cf, strict=True):
-        if float(z.mult[c >= z.k].sum()) < z.need - 1e-9:
-            g = g + M.T @ np.where(c < z.k, z.mult / z.k, 0.0)
+        left = z.need - float(z.mult[c >= z.k].sum())
+        if left > 1e-9:
+            g = g + np.minimum(M.T @ np.where(c < z.k, z.mult / z.k, 0.0), left)
     return g
 
 
@@ -200,11 +202,11 @@ def _lazy(
         st.add(j)
 
 
-def _per_cost(st: State, use_cost: bool) -> np.ndarray:
-    if not use_cost:
+def _per_cost(st: State, use_cost: bool, power: float = 1.0) -> np.ndarray:
+    if not use_cost or power == 0:
         return np.ones(st.model.n)
     c = st.model.costs
-    return np.maximum(c, 1e-9 * max(1.0, float(c.max(initial=0.0))))
+    return np.maximum(c, 1e-9 * max(1.0, float(c.max(initial=0.0)))) ** power
 
 
 def _fill_quota_mins(st: State, use_cost: bool) -> None:
@@ -221,8 +223,8 @@ def _fill_quota_mins(st: State, use_cost: bool) -> None:
                 st.add(int(j))
 
 
-def _satisfy_zones(st: State, use_cost: bool) -> None:
-    div = _per_cost(st, use_cost)
+def _satisfy_zones(st: State, use_cost: bool, power: float = 1.0) -> None:
+    div = _per_cost(st, use_cost, power)
     og = objective_gain_all(st)
     tie = 1e-3 / max(float(og.max(initial=0.0)), 1e-12)
 
@@ -234,8 +236,12 @@ def _satisfy_zones(st: State, use_cost: bool) -> None:
     _lazy(st, prio, init, st.zones_ok)
 
 
-def greedy(model: Model, *, use_cost: bool | None = None) -> State:
+def greedy(model: Model, *, use_cost: bool | None = None, cost_power: float = 1.0) -> State:
     """Build a plan greedily: fixed sites, quota minimums, zones, then the objective.
+
+    For min cost each step takes the column with the most progress per unit cost, where
+    progress is capped at what is still needed (zone rows still short, then the weight
+    still missing from the coverage target), until every zone and the target are met.
 
     Parameters
     ----------
@@ -243,6 +249,9 @@ def greedy(model: Model, *, use_cost: bool | None = None) -> State:
         The reduced model.
     use_cost
         Rank columns by gain per unit cost (default: for min_cost, or when a budget is set).
+    cost_power
+        Rank by gain / cost ** cost_power (1: per unit cost; 0: ignore costs, which
+        needs fewer sites when a site count caps the plan).
 
     Returns
     -------
@@ -255,8 +264,8 @@ def greedy(model: Model, *, use_cost: bool | None = None) -> State:
     for j in np.flatnonzero(model.fixed):
         st.add(int(j))
     _fill_quota_mins(st, use_cost)
-    _satisfy_zones(st, use_cost)
-    div = _per_cost(st, use_cost)
+    _satisfy_zones(st, use_cost, cost_power)
+    div = _per_cost(st, use_cost, cost_power)
 
     def prio(j: int) -> float:
         return objective_gain(st, j) / div[j]
@@ -267,7 +276,14 @@ def greedy(model: Model, *, use_cost: bool | None = None) -> State:
         _lazy(st, prio, objective_gain_all(st) / div, full)
     elif model.target is not None:
         goal = model.target * (1 - 1e-12)
-        _lazy(st, prio, objective_gain_all(st) / div, lambda: st.covered_weight() >= goal)
+
+        def capped(j: int) -> float:
+            return min(objective_gain(st, j), max(goal - st.cw, 0.0)) / div[j]
+
+        init = np.minimum(objective_gain_all(st), max(goal - st.cw, 0.0)) / div
+        _lazy(st, capped, init, lambda: st.covered_weight() >= goal)
+        if st.covered_weight() < goal:  # partial credit of k > 1 rows can stall: plain gain
+            _lazy(st, prio, objective_gain_all(st) / div, lambda: st.covered_weight() >= goal)
     return st
 
 
@@ -408,20 +424,42 @@ def swap_search(st: State, *, time_limit: float, max_passes: int = 50) -> int:
 def heuristic(model: Model, *, time_limit: float = 5.0) -> State:
     """Greedy plus local search; returns the best plan found (possibly infeasible).
 
+    Min cost runs the cost-ratio greedy (then drops redundant sites); when that plan
+    breaks a rule (typically a site count reached before the target) or time allows, it
+    also tries ranking by gain / sqrt(cost) and by gain alone, and keeps the cheapest
+    feasible plan.
+
     Parameters
     ----------
     model
         The reduced model.
     time_limit
-        Seconds allowed to the swap search.
+        Seconds allowed to the swap search (and to the extra min-cost greedy passes).
     """
+    if model.objective == "min_cost":
+        return _min_cost_heuristic(model, time_limit=time_limit)
     st = greedy(model)
-    if model.objective == "max_cover" and model.budget is not None:
+    if model.budget is not None:
         alt = greedy(model, use_cost=False)
         if alt.feasible() and (not st.feasible() or alt.value() > st.value()):
             st = alt
-    if model.objective == "min_cost":
-        drop_redundant(st)
-    elif st.feasible():
+    if st.feasible():
         swap_search(st, time_limit=time_limit)
     return st
+
+
+def _min_cost_heuristic(model: Model, *, time_limit: float) -> State:
+    t_end = time.perf_counter() + time_limit
+    best: State | None = None
+    for power in (1.0, 0.5, 0.0):
+        t_pass = time.perf_counter()
+        st = greedy(model, use_cost=True, cost_power=power)
+        if st.feasible():
+            drop_redundant(st)
+        if best is None or (st.feasible() and (not best.feasible() or st.cost() < best.cost())):
+            best = st
+        spent = time.perf_counter() - t_pass
+        if best.feasible() and time.perf_counter() + spent > t_end:
+            break
+    assert best is not None
+    return best

@@ -81,6 +81,7 @@ class Problem:
     conflicts: np.ndarray  # (m, 2) int64, i < j, unique
     quotas: tuple[Quota, ...] = field(default_factory=tuple)
     capacity: np.ndarray | None = None  # per column, demand units; None = uncapacitated
+    demand: np.ndarray | None = None  # per row, demand units (capacity only; None = weights)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -140,7 +141,7 @@ def _vector(
         arr = np.full(n, arr.item())
     if arr.shape != (n,):
         raise ConfigError(f"{name} has shape {arr.shape}, expected ({n},) to match A; pass one "
-                          f"value per {'row' if name in ('weights', 'k') else 'column'}")
+                          f"value per {'row' if name in ('weights', 'k', 'demand') else 'column'}")
     if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
         raise ConfigError(f"{name} must be numeric, got dtype {arr.dtype}")
     if not np.all(np.isfinite(arr.astype(np.float64))):
@@ -244,6 +245,7 @@ def make_problem(
     conflicts: object = None,
     quotas: Sequence[Quota] | None = None,
     capacity: object = None,
+    demand: object = None,
 ) -> Problem:
     """Check every argument of a solve call and return a normalised :class:`Problem`.
 
@@ -251,7 +253,8 @@ def make_problem(
     ------
     ConfigError
         For a shape mismatch, negative weights or costs, ``k < 1``, an index out of
-        range, an unknown objective, or a fixed column that is also forbidden.
+        range, an unknown objective, a fixed column that is also forbidden, or a bad
+        capacity / demand.
     """
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}")
@@ -285,11 +288,7 @@ def make_problem(
     if objective == "min_cost" and coverage_target is None and not zs:
         raise ConfigError("objective 'min_cost' needs coverage_target and/or zones; "
                           "otherwise the cheapest plan selects nothing")
-    cap = None
-    if capacity is not None:
-        cap = _vector(capacity, n, name="capacity", default=np.inf)
-        if (cap < 0).any():
-            raise ConfigError("capacity must be >= 0 per column (demand units a site can serve)")
+    cap, dem = _capacity(capacity, demand, m, n)
     return Problem(
         csr=csr, csc=csc, weights=w, costs=c, k=kk, objective=objective,
         max_sites=None if max_sites is None else int(max_sites),
@@ -297,8 +296,34 @@ def make_problem(
         coverage_target=None if coverage_target is None else float(coverage_target),
         zones=zs, fixed=fixed_m, forbidden=forb_m,
         conflicts=check_conflicts(conflicts, n), quotas=_check_quotas(quotas, n),
-        capacity=cap,
+        capacity=cap, demand=dem,
     )
+
+
+def _capacity(
+    capacity: object, demand: object, m: int, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Check the per-column capacity (``inf`` allowed) and the per-row demand."""
+    if capacity is None:
+        if demand is not None:
+            raise ConfigError("demand is only used with capacity; pass capacity= per column "
+                              "or drop demand")
+        return None, None
+    arr = np.asarray(capacity, dtype=np.float64)
+    cap = np.full(n, arr.item()) if arr.ndim == 0 else arr
+    if cap.shape != (n,):
+        raise ConfigError(f"capacity has shape {cap.shape}, expected ({n},) to match A; pass "
+                          "one value per column")
+    if np.isnan(cap).any() or (cap < 0).any():
+        raise ConfigError("capacity must be >= 0 per column (demand units a site can serve; "
+                          "inf for no limit), got NaN or a negative value")
+    dem = None
+    if demand is not None:
+        dem = _vector(demand, m, name="demand", default=0.0)
+        if (dem < 0).any():
+            raise ConfigError(f"demand has {int((dem < 0).sum())} negative value(s); demand "
+                              "units are >= 0")
+    return cap.copy(), dem
 
 
 def zone_row_k(problem: Problem, zone: ZoneRequirement) -> np.ndarray:

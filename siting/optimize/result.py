@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from siting._errors import InfeasibleError, SolverError
 
@@ -51,6 +52,12 @@ class SolveResult:
         Names of the zones (or constraint families) that cannot be met.
     objective_name
         "max_cover" or "min_cost".
+    assignment
+        Capacitated solves only: (rows x columns) sparse demand units each selected
+        column serves (``None`` otherwise).
+    served
+        Capacitated solves only: share of each row's demand that is served, 0..1; the
+        objective is then ``weights @ served``.
     """
 
     selected: np.ndarray
@@ -71,6 +78,8 @@ class SolveResult:
     diagnosis: str = ""
     infeasible_zones: list[str] = field(default_factory=list)
     objective_name: str = "max_cover"
+    assignment: sp.csr_array | None = None
+    served: np.ndarray | None = None
 
     @property
     def n_selected(self) -> int:

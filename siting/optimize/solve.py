@@ -5,17 +5,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from siting._errors import PlanCheckError
 from siting.optimize.backends import MipOutcome, check_solver, run_mip
-from siting.optimize.bounds import lagrangian_bound, trivial_bound
+from siting.optimize.bounds import best_bound
+from siting.optimize.capacity import (
+    assignment_from,
+    build_capacity_milp,
+    evaluate_plan,
+    served_share,
+)
 from siting.optimize.checker import check_problem, coverage_counts
 from siting.optimize.diagnose import constraint_families, diagnose, relaxation_text
 from siting.optimize.heuristics import heuristic
-from siting.optimize.milp import build_milp, full_start
+from siting.optimize.milp import Milp, build_milp, full_start
 from siting.optimize.problem import Problem, Quota, ZoneRequirement, make_problem
 from siting.optimize.reduce import Model, build_model
 from siting.optimize.result import SolveResult, relative_gap
@@ -48,6 +55,8 @@ def solve_matrix(
     heuristic_only: bool = False,
     heuristic_time: float | None = None,
     start: object = None,
+    capacity: object = None,
+    demand: object = None,
 ) -> SolveResult:
     r"""Choose candidate columns of a sparse coverage matrix.
 
@@ -63,8 +72,11 @@ def solve_matrix(
         \sum_i w_i y_i \ge t \sum_i w_i,\ \text{zones},\ x_j = 1\ (j \in F),\
         x_j = 0\ (j \in \bar F),\ x_a + x_b \le 1\ ((a,b) \in C),\ \text{quotas}.
 
-    Steps: reductions, a greedy + swap heuristic, bounds (trivial, Lagrangian), then the
-    MIP solver warm-started with the heuristic plan for whatever time is left. The best
+    Steps: reductions, a greedy + swap heuristic (for min cost: greedy by cost per unit of
+    remaining need, several rankings, redundant sites dropped), the tightest bound
+    available (trivial, LP relaxation with HiGHS, Lagrangian relaxation; see
+    :func:`~siting.optimize.bounds.best_bound`), then the MIP solver warm-started with the
+    heuristic plan for whatever time is left (CBC is held to the wall-clock budget). The best
     plan is re-checked by :func:`~siting.optimize.check_solution` before it is returned.
 
     Parameters
@@ -110,6 +122,15 @@ def solve_matrix(
         Seconds for the swap search (default: 30 % of the time limit, at most 30 s).
     start
         Column indices of a known plan to warm-start from (used when feasible).
+    capacity
+        Demand units each column can serve (``inf`` for no limit); ``None`` (default)
+        switches the capacitated model off. With it, demand is assigned fractionally to
+        selected covering sites, the objective and target count weighted *served*
+        demand, and the result holds the ``assignment``; see
+        :mod:`siting.optimize.capacity` for the formulation. Medium instances only (one
+        variable per non-zero of ``A``).
+    demand
+        Demand units of each row (default: the weights); capacity only.
 
     Returns
     -------
@@ -130,7 +151,8 @@ def solve_matrix(
     problem = make_problem(
         A, weights=weights, costs=costs, objective=objective, max_sites=max_sites,
         budget=budget, coverage_target=coverage_target, k=k, zones=zones, fixed=fixed,
-        forbidden=forbidden, conflicts=conflicts, quotas=quotas,
+        forbidden=forbidden, conflicts=conflicts, quotas=quotas, capacity=capacity,
+        demand=demand,
     )
     opts = SolveOptions(time_limit=time_limit, mip_gap=float(mip_gap), solver=solver,
                         threads=threads, seed=int(seed), heuristic_only=heuristic_only,
@@ -184,6 +206,8 @@ def solve_problem(
     clock.lap("diagnose")
     if diag.infeasible:
         return _infeasible(problem, diag.text(), diag.names, clock, opts, "presolve", "")
+    if problem.capacity is not None:
+        return _solve_capacitated(problem, opts, clock, starts)
     model = build_model(problem)
     clock.lap("reduce")
     htime = opts.heuristic_time if opts.heuristic_time is not None else clock.share(0.3, 30.0)
@@ -238,13 +262,8 @@ def _value(problem: Problem, model: Model, x: np.ndarray | None) -> float:
 
 
 def _cheap_bound(model: Model, heur_obj: float, clock: _Clock) -> tuple[float, str]:
-    bound, source = trivial_bound(model), "trivial"
-    if model.objective == "max_cover" and np.isfinite(heur_obj) and model.Ao.shape[0]:
-        if relative_gap(heur_obj, bound) > 1e-9:
-            lag, _ = lagrangian_bound(model, lower=heur_obj, time_limit=clock.share(0.15, 20.0))
-            if lag < bound:
-                bound, source = lag, "lagrangian"
-    return bound, source
+    """Tightest bound from the trivial one, the LP relaxation and the Lagrangian."""
+    return best_bound(model, incumbent=heur_obj, time_limit=clock.share(0.4, 60.0))
 
 
 def _run_mip(model: Model, x: np.ndarray | None, opts: SolveOptions,
@@ -268,8 +287,10 @@ def _finish(
     best_x, from_mip = heur_x, False
     if out is not None and out.x is not None and out.kind in ("optimal", "time_limit"):
         mx = out.x[:model.n] > 0.5
-        if heur_x is None or not _better(problem.objective, heur_obj,
-                                         _value(problem, model, mx)):
+        if check_problem(problem, model.cols[mx]):
+            log.warning("%s returned a plan that breaks hard rules; it is ignored", out.solver)
+        elif heur_x is None or not _better(problem.objective, heur_obj,
+                                           _value(problem, model, mx)):
             best_x, from_mip = mx, True
     if out is not None and np.isfinite(out.bound):
         mb = -out.bound if maxc else out.bound
@@ -383,3 +404,88 @@ def _no_plan(problem: Problem, out: MipOutcome | None, opts: SolveOptions, clock
         stop = "time_limit" if out.kind in ("time_limit", "no_solution") else "solver_failed"
     return _empty(problem, "no_solution", stop, msg, clock, opts,
                   "" if out is None else out.raw_status, "", [], heur_obj)
+
+
+# -- capacitated -----------------------------------------------------------------------
+def _solve_capacitated(problem: Problem, opts: SolveOptions, clock: _Clock,
+                       starts: list[np.ndarray] | None) -> SolveResult:
+    """Heuristic plan of the uncapacitated problem, repaired by the capacitated MIP."""
+    free = replace(problem, capacity=None, demand=None)
+    model = build_model(free)
+    clock.lap("reduce")
+    st = heuristic(model, time_limit=clock.share(0.2, 10.0))
+    heur_x = _better_start(model, free, st.x.copy() if st.feasible() else None, starts)
+    clock.lap("heuristic")
+    bound, source = _cheap_bound(model, _value(free, model, heur_x), clock)
+    clock.lap("bound")
+    best, heur_obj = None, float("nan")
+    if heur_x is not None:
+        vec, lay, milp = evaluate_plan(problem, model.cols[heur_x], time_limit=clock.left())
+        if vec is not None:
+            best, heur_obj = (vec, lay, milp), _capacity_value(problem, milp, vec)
+    clock.lap("heuristic")
+    out = None
+    if not opts.heuristic_only and (best is None or relative_gap(heur_obj, bound) > opts.mip_gap):
+        milp, lay = build_capacity_milp(problem)
+        clock.lap("milp_build")
+        startv = None if best is None else best[0]
+        out = run_mip(opts.solver, milp, startv, time_limit=clock.left(), mip_gap=opts.mip_gap,
+                      threads=opts.threads, seed=opts.seed)
+        clock.lap("mip")
+        maxc = problem.objective == "max_cover"
+        if out.x is not None and out.kind in ("optimal", "time_limit"):
+            val = _capacity_value(problem, milp, out.x)
+            if best is None or _better(problem.objective, val, heur_obj) or (
+                    val == heur_obj):
+                best = (out.x, lay, milp)
+        if np.isfinite(out.bound):
+            mb = -out.bound if maxc else out.bound
+            if (maxc and mb < bound) or (not maxc and mb > bound):
+                bound, source = mb, "mip"
+        if best is None and out.kind == "infeasible":
+            names, text = ["capacity"], ("The solver proved that no assignment of demand "
+                                         "within the site capacities meets every hard rule; "
+                                         "raise capacities or lower the target or zones.")
+            return _infeasible(problem, text, names, clock, opts, "infeasible", out.raw_status)
+    if best is None:
+        return _no_plan(problem, out, opts, clock, heur_obj)
+    return _capacity_result(problem, best, bound, source, out, heur_obj, opts, clock)
+
+
+def _capacity_value(problem: Problem, milp: Milp, vec: np.ndarray) -> float:
+    return float(milp.sign * (milp.c @ vec))
+
+
+def _capacity_result(problem: Problem, best: tuple, bound: float, source: str,
+                     out: MipOutcome | None, heur_obj: float, opts: SolveOptions,
+                     clock: _Clock) -> SolveResult:
+    vec, lay, _milp = best
+    selected = np.flatnonzero(vec[:lay.n] > 0.5).astype(np.int64)
+    asg = assignment_from(lay, vec)
+    x = np.zeros(lay.n)
+    x[selected] = 1.0
+    asg = sp.csr_array(asg.multiply(x[None, :]))  # no demand on unselected columns
+    counts = coverage_counts(problem, selected)
+    share = served_share(problem, counts, asg)
+    maxc = problem.objective == "max_cover"
+    objective = float(problem.weights @ share) if maxc else float(problem.costs[selected].sum())
+    bound = max(bound, objective) if maxc else min(bound, objective)
+    gap = relative_gap(objective, bound)
+    from_mip = out is not None and out.x is not None and vec is out.x
+    status, stop = _status(out, gap, opts, from_mip)
+    problems = check_problem(problem, selected, assignment=asg)
+    clock.lap("check")
+    if problems:
+        raise PlanCheckError("the capacitated plan breaks hard constraints: "
+                             + "; ".join(problems))
+    clock.timings["total"] = time.perf_counter() - clock.t0
+    return SolveResult(
+        selected=selected, objective=objective, bound=float(bound), bound_source=source,
+        gap=gap, status=status, stop_reason=stop,
+        solver="" if out is None else out.solver,
+        solver_status="" if out is None else out.raw_status,
+        message=_message(problem, status, stop, objective, bound, gap, selected.size),
+        covered=counts >= problem.k, coverage_count=counts, heuristic_objective=heur_obj,
+        timings=dict(clock.timings), reductions={}, objective_name=problem.objective,
+        assignment=asg, served=share,
+    )
