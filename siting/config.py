@@ -453,6 +453,11 @@ class OptimizeConfig(_Strict):
         with the earlier years kept and the key zones due in the first year.
     yearly_budget
         Budget of new sites per year (``"phased"`` rollout).
+    capacity
+        Residents one site of a class can serve, per class (classes left out
+        are unlimited); when given, residents are assigned to covering sites
+        and the plan maximises (or costs) the residents actually served.
+        Medium-size instances only: a town, not the whole district.
     """
 
     objective: Literal["max_cover", "min_cost"] = "max_cover"
@@ -470,6 +475,7 @@ class OptimizeConfig(_Strict):
     quotas: list[QuotaConfig] = Field(default_factory=list)
     rollout: Literal["order", "phased"] = "order"
     yearly_budget: dict[int, float] = Field(default_factory=dict)
+    capacity: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("solver")
     @classmethod
@@ -479,7 +485,7 @@ class OptimizeConfig(_Strict):
             raise ValueError(f"unknown solver {value!r}; valid solvers are {list(SOLVERS)}")
         return name
 
-    @field_validator("min_spacing_m")
+    @field_validator("min_spacing_m", "capacity")
     @classmethod
     def _spacing_classes(cls, value: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(value) - set(SITE_CLASSES))
@@ -497,6 +503,8 @@ class OptimizeConfig(_Strict):
                     "rollout 'phased' spends yearly_budget per year; give yearly_budget "
                     "instead of budget"
                 )
+            if self.capacity:
+                raise ValueError("capacity is not supported with rollout 'phased'; use 'order'")
             extra = sorted(set(self.yearly_budget) - set(self.targets))
             if extra:
                 raise ValueError(f"yearly_budget years {extra} are not target years")

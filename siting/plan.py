@@ -244,6 +244,9 @@ def hard_constraints(
 ) -> dict[str, Any]:
     """The hard constraints of a run, as keyword arguments of the optimiser.
 
+    With ``optimize.capacity`` the per-site capacity and each cell's residents
+    (``capacity``, ``demand``) are added.
+
     The same arguments go to :func:`siting.optimize.solve_matrix` and to the
     independent :func:`siting.optimize.check_solution`.
 
@@ -268,7 +271,16 @@ def hard_constraints(
     kept, rejected = _previous_masks(cand, previous)
     fixed = cand["fixed"].to_numpy() | kept
     forbidden = (rejected | cand["candidate_id"].isin(oc.exclude).to_numpy()) & ~fixed
+    capacity = {}
+    if oc.capacity:
+        people = cells["population"].to_numpy()
+        unlimited = float(people.sum()) + 1.0
+        capacity = {
+            "capacity": cand["site_class"].map(oc.capacity).fillna(unlimited).to_numpy(),
+            "demand": people,
+        }
     return {
+        **capacity,
         "weights": cells["weight"].to_numpy(),
         "costs": cand["cost"].to_numpy(),
         "k": cells["k"].to_numpy(),
@@ -493,6 +505,8 @@ def _independent_check(
             hard["budget"] = float(hard["costs"][hard["fixed"]].sum()) + sum(
                 oc.yearly_budget.values()
             )
+    if "capacity" in hard:
+        hard["assignment"] = result.assignment
     violations = check_solution(inputs.coverage.A, result.selected, **hard)
     if violations:
         raise PlanCheckError("the plan breaks hard constraints: " + "; ".join(violations))
@@ -516,7 +530,7 @@ def coverage_curve(
         The prepared inputs.
     cfg
         The run configuration (solver settings; its own budget and site cap are
-        replaced by each point's).
+        replaced by each point's; capacities are left out of the curve).
     budgets, site_counts
         The limits to sweep (give one of them).
 
@@ -531,8 +545,8 @@ def coverage_curve(
 
     oc = cfg.optimize
     hard = hard_constraints(inputs, cfg)
-    for key in ("max_sites", "budget", "coverage_target"):
-        hard.pop(key)
+    for key in ("max_sites", "budget", "coverage_target", "capacity", "demand"):
+        hard.pop(key, None)
     front = pareto_front(
         inputs.coverage.A,
         budgets=budgets,
@@ -688,6 +702,10 @@ def assemble_plan(
     zones = _zone_stats(inputs, cells, sub, cfg)
     towns = _town_stats(inputs.layers.towns, cells, sites)
     stats = _totals(cells, sites, cfg)
+    if result.served is not None:
+        people = cells["population"].to_numpy()
+        stats["served_population"] = float((people * result.served).sum())
+        stats["served"] = stats["served_population"] / max(float(people.sum()), 1e-9)
     solve = {
         key: _plain(getattr(result, key, None))
         for key in (

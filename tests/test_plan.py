@@ -297,3 +297,14 @@ def test_coverage_curve_in_plan_and_report(solved, tmp_path: Path) -> None:
     out = write_plan(plan, tmp_path / "plan")
     assert pd.read_csv(out / "curve.csv")["limit"].tolist() == budgets
     assert (out / "report_curve.png").exists()
+
+
+def test_capacity_limits_residents_served(solved) -> None:
+    cfg, inputs, plan = solved
+    capacity = {name: 400.0 for name in cfg.candidates.classes}
+    capped = make_plan(_variant(cfg, capacity=capacity, time_limit_s=30), inputs=inputs)
+    served = capped.stats["served_population"]
+    assert served <= 400.0 * capped.stats["n_sites"] + 1e-6
+    assert served <= capped.stats["covered_population"] + 1e-6
+    assert served < plan.stats["covered_population"]
+    assert capped.solve["status"] in {"optimal", "feasible"}
