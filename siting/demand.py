@@ -175,8 +175,9 @@ def _assign_levels(
     for attr in ("k", "rsrp_min_dbm", "range_factor", "priority"):
         table[attr] = table["service_level"].map({k: getattr(v, attr) for k, v in levels.items()})
     # A cell in several zones needs the largest k any of them asks for.
+    zone_level = zones.set_index("zone_id")["service_level"]
     for zid, cells in members.items():
-        zone_k = levels[zones.set_index("zone_id").at[zid, "service_level"]].k
+        zone_k = levels[zone_level[zid]].k
         table.loc[cells, "k"] = np.maximum(table.loc[cells, "k"].to_numpy(), zone_k)
     return table
 

@@ -93,7 +93,7 @@ def _normalise_status(values: pd.Series) -> pd.Series:
     """Map status spellings to :data:`STATUSES` (unknown ones kept as given)."""
     text = values.astype(str).str.strip()
     low = text.str.lower().str.replace("-", "_")
-    return low.map(lambda v: _ALIASES.get(v, v.replace(" ", "_")))
+    return low.replace(_ALIASES).str.replace(" ", "_", regex=False)
 
 
 def read_returned_sheet(path: str | Path) -> pd.DataFrame:
