@@ -36,7 +36,7 @@ def _returned(plan_dir: Path, tmp_path: Path, changes: dict[str, str]) -> Path:
         for name, df in sheets.items():
             if ID in df.columns:
                 new = df[ID].map(changes)
-                df[STATUS] = new.fillna(df[STATUS].astype(object))
+                df[STATUS] = new.astype(object).where(new.notna(), df[STATUS])
             df.to_excel(xw, sheet_name=name, index=False)
     return out
 
