@@ -389,3 +389,49 @@ def test_cbc_keeps_a_wall_clock_budget() -> None:
     assert time.perf_counter() - t0 < 2.0 + 1.0
     assert res.ok
     assert res.bound <= res.objective
+
+
+# -- min-cost local search -------------------------------------------------------------
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances, target=st.floats(0.3, 0.95), zone=st.booleans(),
+       quota=st.booleans(), unit=st.booleans())
+def test_cost_search_keeps_every_rule_and_never_raises_cost(
+    inst, target: float, zone: bool, quota: bool, unit: bool
+) -> None:
+    from siting.optimize.heuristics import cost_search, drop_redundant, greedy
+
+    seed, m, n, dens = inst
+    A, w, c = random_instance(seed, m=m, n=n, density=dens)
+    c = np.ones(n) if unit else c
+    zones = [ZoneRequirement("icv", np.arange(4), 0.5, k=2)] if zone else None
+    quotas = [Quota("cctv", np.arange(2), max=1)] if quota else None
+    kw = {"weights": w, "costs": c, "coverage_target": target, "zones": zones,
+          "quotas": quotas}
+    model = build_model(make_problem(A, objective="min_cost", **kw))
+    plan = greedy(model)
+    if not plan.feasible():
+        return
+    drop_redundant(plan)
+    before = plan.cost()
+    cost_search(plan, time_limit=1.0, width=5, max_swaps=3)
+    assert plan.feasible()
+    assert plan.cost() <= before + 1e-9
+    assert check_solution(A, model.cols[plan.x], **kw) == []
+    best = brute_force(A, objective="min_cost", **kw)
+    assert best is not None and plan.cost() >= best - 1e-9
+
+
+def test_cost_search_beats_greedy_on_a_mid_instance() -> None:
+    from siting.optimize.heuristics import cost_search, drop_redundant, greedy
+
+    A, w, _ = mid_instance()
+    model = build_model(make_problem(A, weights=w, objective="min_cost",
+                                     coverage_target=0.9))
+    plan = greedy(model)
+    drop_redundant(plan)
+    before = plan.cost()
+    dropped = cost_search(plan, time_limit=5.0)
+    assert plan.feasible()
+    assert dropped >= 1
+    assert plan.cost() == before - dropped
+    assert check_solution(A, model.cols[plan.x], weights=w, coverage_target=0.9) == []

@@ -338,7 +338,7 @@ def min_cost_lagrangian_bound(
             best, stall = val, 0
         else:
             stall += 1
-            if stall >= 10:
+            if stall >= 30:  # halving sooner stalls far below the LP value at scale
                 beta, stall = beta / 2, 0
         g = Multipliers(
             model.ko * y - model.Ao @ x if model.target is not None else np.zeros_like(y),

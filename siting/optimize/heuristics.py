@@ -302,8 +302,9 @@ def drop_redundant(st: State) -> None:
 class _SwapSearch:
     """Exchange one selected site for one unselected site while the objective improves."""
 
-    def __init__(self, st: State) -> None:
+    def __init__(self, st: State, *, keep_target: bool = True) -> None:
         self.st = st
+        self.keep_target = keep_target
         m = st.model
         self.Aor = sp.csr_array(m.Ao)
         self._refresh()
@@ -352,7 +353,7 @@ class _SwapSearch:
         if ok:
             st.add(j)
             ok = st.zones_ok() and st.quota_min_ok()
-            if st.model.target is not None:
+            if st.model.target is not None and self.keep_target:
                 ok = ok and st.covered_weight() >= st.model.target * (1 - 1e-9) - 1e-9
             st.remove(j)
         st.add(s)
@@ -364,6 +365,16 @@ class _SwapSearch:
         before = self._flags(rows)
         st.remove(s)
         st.add(j)
+        self._update(rows, before)
+
+    def toggle(self, j: int) -> None:
+        """Select or unselect ``j`` and keep the loss and gain vectors up to date."""
+        rows = _col_rows(self.st.Aoc, j)
+        before = self._flags(rows)
+        if self.st.x[j]:
+            self.st.remove(j)
+        else:
+            self.st.add(j)
         self._update(rows, before)
 
     def try_column(self, j: int, removable: np.ndarray) -> bool:
@@ -379,6 +390,8 @@ class _SwapSearch:
             cand += [int(u[i]) for i in np.argsort(-sc)[:3]]
         best = {}
         for s in dict.fromkeys(cand):
+            if not removable[s]:
+                continue
             pos = np.searchsorted(u, s)
             it = float(inter[pos]) if pos < u.size and u[pos] == s else 0.0
             best[s] = g - float(self.loss[s]) + it
@@ -387,6 +400,7 @@ class _SwapSearch:
                 break
             if self._feasible_swap(s, j):
                 self._apply(s, j)
+                self.last = (s, j)
                 return True
         return False
 
@@ -421,13 +435,122 @@ def swap_search(st: State, *, time_limit: float, max_passes: int = 50) -> int:
     return swaps
 
 
+def _drop_slack(search: _SwapSearch) -> int:
+    """Drop selected sites whose lost weight fits in the slack over the target (costly first)."""
+    st, m = search.st, search.st.model
+    goal = m.target * (1 - 1e-9) - 1e-9 if m.target is not None else 0.0
+    cand = np.flatnonzero(st.x & ~m.fixed & (search.loss <= st.cw - goal))
+    dropped = 0
+    for j in cand[np.argsort(-m.costs[cand], kind="stable")]:
+        j = int(j)
+        if search.loss[j] > st.cw - goal:
+            continue
+        search.toggle(j)
+        if st.feasible():
+            dropped += 1
+        else:
+            search.toggle(j)
+    return dropped
+
+
+def _near(search: _SwapSearch, j: int) -> np.ndarray:
+    """Unselected columns covering a row of ``j`` that is now short of its k."""
+    st, m = search.st, search.st.model
+    rows = _col_rows(st.Aoc, j)
+    short = rows[st.co[rows] < m.ko[rows]]
+    cols = np.unique(search.Aor[short].indices)
+    return cols[~st.x[cols]]
+
+
+def _repair(search: _SwapSearch, near: np.ndarray, *, t_end: float, width: int,
+            max_swaps: int) -> tuple[list[tuple[int, int]], bool]:
+    """Swap sites (never for a dearer one) until the coverage target holds again.
+
+    The columns in ``near`` (around the dropped site) are tried first, then the columns
+    of largest gain.
+    """
+    st, m = search.st, search.st.model
+    goal = m.target * (1 - 1e-9) - 1e-9
+    swaps: list[tuple[int, int]] = []
+    width = min(width, m.n)
+    while st.cw < goal and len(swaps) < max_swaps and time.perf_counter() < t_end:
+        gain = np.where(st.x, 0.0, search.gain)
+        top = np.argpartition(-gain, width - 1)[:width]
+        top = top[np.argsort(-gain[top], kind="stable")]
+        if near.size:
+            near = near[~st.x[near]]
+            top = np.concatenate([near[np.argsort(-gain[near], kind="stable")], top])
+        base = st.x & ~m.fixed
+        moved = False
+        for j in top[gain[top] > search.scale]:
+            if search.try_column(int(j), base & (m.costs >= m.costs[j])):
+                swaps.append(search.last)
+                moved = True
+                break
+        if not moved:
+            break
+    return swaps, st.cw >= goal
+
+
+def cost_search(st: State, *, time_limit: float, width: int = 200, max_swaps: int = 8) -> int:
+    """Lower the cost of a feasible min-cost plan by local search; returns sites dropped.
+
+    Moves, each keeping every hard rule and never raising the cost: drop a site whose
+    uniquely covered weight fits in the slack over the coverage target; and
+    drop-and-repair: drop the site losing the least weight per unit cost, then apply up
+    to ``max_swaps`` 1-for-1 swaps (each to a site no dearer, each raising the covered
+    weight) until the target holds again, or undo it all. A drop followed by one swap is
+    a 2-for-1 replacement. Loss and gain per column are kept up to date with sparse
+    products over the rows a move touches.
+
+    Parameters
+    ----------
+    st
+        A feasible plan of a min-cost model (left unchanged otherwise).
+    time_limit
+        Seconds allowed.
+    width
+        Columns with the largest gain tried per repair swap.
+    max_swaps
+        Swaps allowed to repair one drop.
+    """
+    m = st.model
+    if m.objective != "min_cost" or not st.feasible() or m.n == 0:
+        return 0
+    t_end = time.perf_counter() + time_limit
+    search = _SwapSearch(st, keep_target=False)
+    dropped = _drop_slack(search)
+    if m.target is None:
+        return dropped
+    unit = np.maximum(m.costs, 1e-9 * max(1.0, float(m.costs.max(initial=0.0))))
+    tried = np.zeros(m.n, dtype=bool)
+    while time.perf_counter() < t_end:
+        cand = st.x & ~m.fixed & ~tried
+        if not cand.any():
+            break
+        s = int(np.argmin(np.where(cand, search.loss / unit, np.inf)))
+        tried[s] = True
+        search.toggle(s)
+        ok = st.zones_ok() and st.quota_min_ok()
+        swaps, ok = _repair(search, _near(search, s), t_end=t_end, width=width,
+                            max_swaps=max_swaps) if ok else ([], False)
+        if ok and st.feasible():
+            dropped += 1 + _drop_slack(search)
+            tried[:] = False
+            continue
+        for a, b in reversed(swaps):
+            search._apply(b, a)
+        search.toggle(s)
+    return dropped
+
+
 def heuristic(model: Model, *, time_limit: float = 5.0) -> State:
     """Greedy plus local search; returns the best plan found (possibly infeasible).
 
     Min cost runs the cost-ratio greedy (then drops redundant sites); when that plan
     breaks a rule (typically a site count reached before the target) or time allows, it
     also tries ranking by gain / sqrt(cost) and by gain alone, and keeps the cheapest
-    feasible plan.
+    feasible plan, then lowers its cost with :func:`cost_search` for the time left.
 
     Parameters
     ----------
@@ -462,4 +585,6 @@ def _min_cost_heuristic(model: Model, *, time_limit: float) -> State:
         if best.feasible() and time.perf_counter() + spent > t_end:
             break
     assert best is not None
+    if best.feasible():
+        cost_search(best, time_limit=max(t_end - time.perf_counter(), 0.0))
     return best
