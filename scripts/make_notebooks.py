@@ -16,7 +16,7 @@ SETUP = """import siting
 from siting.plan import make_plan, prepare
 
 cfg = siting.load_config(siting.demo_config_path())
-cfg.optimize.time_limit_s = 10   # quicker than the annual batch run's 40 s
+cfg.optimize.time_limit_s = 10   # quicker than the annual batch run's 60 s
 """
 
 QUICKSTART = [
