@@ -44,7 +44,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from siting._errors import OutputError
@@ -335,10 +334,3 @@ def _read_layers(gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
         raise OutputError(f"{gpkg}: layer 'demand' has no 'covered' column; rewrite the plan")
     out["demand"] = demand.astype({"covered": bool})
     return out
-
-
-def comparison_table(plans: list[Plan]) -> pd.DataFrame:
-    """One row per plan with its headline figures."""
-    from siting.plan import summary_frame
-
-    return pd.concat([summary_frame(p) for p in plans], ignore_index=True)

@@ -861,21 +861,3 @@ def _totals(cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, cfg: Config) -> di
         "sites_by_year": {str(k): int(v) for k, v in by_year.items()},
         "objective": cfg.optimize.objective,
     }
-
-
-def summary_frame(plan: Plan) -> pd.DataFrame:
-    """One-row summary of a plan, for comparison tables."""
-    s = plan.stats
-    return pd.DataFrame(
-        [
-            {
-                "plan": plan.name,
-                "sites": s["n_sites"],
-                "cost": s["cost"],
-                "coverage": s["coverage"],
-                "weighted_coverage": s["weighted_coverage"],
-                "status": plan.solve["status"],
-                "gap": plan.solve["gap"],
-            }
-        ]
-    )
