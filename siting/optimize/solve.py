@@ -119,7 +119,9 @@ def solve_matrix(
     heuristic_only
         Skip the MIP solver (heuristic plan with the best bound available).
     heuristic_time
-        Seconds for the swap search (default: 30 % of the time limit, at most 30 s).
+        Seconds for the swap search (default: 30 % of the time limit, at most 30 s and,
+        unless ``heuristic_only``, at most 10 microseconds per non-zero of the reduced
+        matrix).
     start
         Column indices of a known plan to warm-start from (used when feasible).
     capacity
@@ -210,7 +212,8 @@ def solve_problem(
         return _solve_capacitated(problem, opts, clock, starts)
     model = build_model(problem)
     clock.lap("reduce")
-    htime = opts.heuristic_time if opts.heuristic_time is not None else clock.share(0.3, 30.0)
+    htime = opts.heuristic_time if opts.heuristic_time is not None else _swap_time(
+        model, clock, opts.heuristic_only)
     st = heuristic(model, time_limit=htime)
     heur_x = st.x.copy() if st.feasible() else None
     heur_x = _better_start(model, problem, heur_x, starts)
@@ -221,9 +224,46 @@ def solve_problem(
     outcome: MipOutcome | None = None
     need_mip = not opts.heuristic_only and (
         heur_x is None or relative_gap(heur_obj, bound) > opts.mip_gap)
-    if need_mip:
+    if need_mip and heur_x is not None and _nnz(model) > MIP_MAX_NNZ:
+        heur_x, outcome = _window_search(model, heur_x, opts, clock)
+    elif need_mip:
         outcome = _run_mip(model, heur_x, opts, clock)
     return _finish(problem, model, heur_x, heur_obj, bound, source, outcome, opts, clock)
+
+
+MIP_MAX_NNZ = 2_000_000
+"""Above this many non-zeros (reduced model) the time left after the heuristic and the
+bound goes to the window search (:mod:`siting.optimize.lns`) instead of the full MIP,
+whose root LP alone does not finish in minutes at that size."""
+
+
+def _nnz(model: Model) -> int:
+    return int(model.Ao.nnz + model.Ah.nnz + sum(z.A.nnz for z in model.frac))
+
+
+def _window_search(model: Model, x: np.ndarray, opts: SolveOptions,
+                   clock: _Clock) -> tuple[np.ndarray, MipOutcome]:
+    """Improve the heuristic plan window by window for the time left."""
+    from siting.optimize.lns import large_neighbourhood_search
+
+    left = clock.left()
+    limit = 60.0 if left is None else max(left - 1.0, 0.0)
+    x, stats = large_neighbourhood_search(model, x, time_limit=limit, seed=opts.seed)
+    clock.lap("window_search")
+    raw = (f"window search: {stats.windows} windows solved with HiGHS, {stats.improved} "
+           f"improved the plan")
+    return x, MipOutcome("time_limit", raw, None, float("nan"), float("nan"), "highs")
+
+
+def _swap_time(model: Model, clock: _Clock, heuristic_only: bool) -> float:
+    """Default seconds for the swap search: 30 % of the time left, at most 30 s; when the
+    MIP solver follows, also no more than 10 microseconds per non-zero (a small instance
+    is better served by the solver than by a long search)."""
+    cap = clock.share(0.3, 30.0)
+    if heuristic_only:
+        return cap
+    nnz = model.Ao.nnz + model.Ah.nnz + sum(z.A.nnz for z in model.frac)
+    return min(cap, 0.05 + 1e-5 * nnz)
 
 
 def _better_start(

@@ -1,0 +1,271 @@
+r"""Large-neighbourhood search: re-solve one window of the plan exactly, keep the rest.
+
+At district scale the full MIP does not get past its root LP in minutes, but a window of
+a few hundred neighbouring candidates does in seconds. Given a feasible plan :math:`x`,
+a window :math:`W` (a seed column and the columns that share a row with it, grown ring
+by ring) and :math:`\bar x = x` outside :math:`W`, the window problem is the model
+restricted to the rows :math:`W` touches, with everything outside held fixed:
+
+.. math::
+
+    \min \sum_{j \in W} c_j x_j \ \ \text{or}\ \ \max \sum_{g \in R} w_g y_g
+    \quad\text{s.t.}\quad
+    k'_g y_g \le \sum_{j \in W} a_{gj} x_j,\quad
+    k'_g = k_g - \sum_{j \notin W} a_{gj} \bar x_j,
+
+with the site count, budget, quotas, coverage target and zone needs reduced by what the
+fixed part already provides, columns in conflict with a fixed selected site removed, and
+rows the fixed part already covers dropped (their weight counts as a constant). Any
+solution of the window problem joined with :math:`\bar x` is feasible for the whole
+model, and the current plan restricted to :math:`W` is a feasible start, so a window
+solve never makes the plan worse. Windows are visited from seeds spread over the plan;
+each solve is warm-started and time-limited. This is a primal heuristic: it improves the
+plan, not the bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from siting.optimize.reduce import FracZone, Model
+
+log = logging.getLogger(__name__)
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class LnsStats:
+    """What a search did: windows solved, windows that improved the plan, seconds."""
+
+    windows: int
+    improved: int
+    seconds: float
+    start_value: float
+    value: float
+
+
+def window(model: Model, seed: int, size: int, AoT: sp.csr_array) -> np.ndarray:
+    """Kept-column positions of the window around ``seed``: rings of row-sharing columns.
+
+    Grows ring by ring (columns sharing a row with the current window) and stops at the
+    first ring that reaches ``size`` columns, keeping the ``size`` columns closest (in
+    rings) to the seed.
+    """
+    inw = np.zeros(model.n, dtype=bool)
+    inw[seed] = True
+    ring = np.array([seed])
+    Ao = model.Ao
+    while inw.sum() < size and ring.size:
+        rows = np.unique(AoT[ring].indices)
+        cols = np.unique(Ao[rows].indices) if rows.size else np.zeros(0, dtype=np.int64)
+        new = cols[~inw[cols]]
+        if new.size == 0:
+            break
+        room = size - int(inw.sum())
+        if new.size > room:  # keep the columns sharing the most rows with the window
+            share = np.asarray(Ao[rows][:, new].sum(axis=0)).ravel()
+            new = new[np.argsort(-share, kind="stable")[:room]]
+        inw[new] = True
+        ring = new
+    return np.flatnonzero(inw)
+
+
+def _touched(M: sp.csr_array, MT: sp.csr_array, W: np.ndarray) -> np.ndarray:
+    """Rows of ``M`` with a non-zero in a column of ``W`` (``MT`` is ``M.T`` in CSR)."""
+    if M.shape[0] == 0 or W.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(MT[W].indices)
+
+
+def window_model(model: Model, x: np.ndarray, W: np.ndarray,
+                 transposes: tuple[sp.csr_array, ...]) -> tuple[Model, np.ndarray] | None:
+    """The window problem (see the module docstring) and the window columns it keeps.
+
+    Returns ``None`` when the window has nothing to decide.
+    """
+    xo = x.astype(np.float64)
+    xo[W] = 0.0
+    if model.conflicts.size:  # a column clashing with a fixed selected site cannot enter
+        a, b = model.conflicts[:, 0], model.conflicts[:, 1]
+        bad = np.concatenate([a[xo[b] > 0], b[xo[a] > 0]])
+        keep = ~np.isin(W, bad) | x[W]
+        W = W[keep]
+    if W.size == 0:
+        return None
+    AoT, AhT, *fzT = transposes
+    ro = _touched(model.Ao, AoT, W)
+    k_left = model.ko[ro] - np.rint(model.Ao[ro] @ xo).astype(np.int64)
+    act = k_left > 0
+    Ao = sp.csr_array(model.Ao[ro[act]][:, W])
+    wo, ko = model.wo[ro[act]], k_left[act]
+    target = None
+    if model.target is not None:
+        covered = (model.Ao @ x.astype(np.float64)) >= model.ko - 0.5
+        outside = np.ones(model.Ao.shape[0], dtype=bool)
+        outside[ro[act]] = False
+        target = max(float(model.target) - float(model.wo[covered & outside].sum()), 0.0)
+    rh = _touched(model.Ah, AhT, W)
+    kh_left = model.kh[rh] - np.rint(model.Ah[rh] @ xo).astype(np.int64)
+    Ah = sp.csr_array(model.Ah[rh[kh_left > 0]][:, W])
+    frac = tuple(_window_zone(z, zT, x, xo, W) for z, zT in zip(model.frac, fzT, strict=True))
+    nout = int(xo.sum())
+    spent = float(model.costs @ xo)
+    pos = np.full(model.n, -1, dtype=np.int64)
+    pos[W] = np.arange(W.size)
+    conf = pos[model.conflicts] if model.conflicts.size else model.conflicts
+    conf = conf[(conf >= 0).all(axis=1)] if conf.size else np.zeros((0, 2), dtype=np.int64)
+    quotas = []
+    for name, cols, qmin, qmax in model.quotas:
+        cnt = int(xo[cols].sum())
+        sub = pos[cols][pos[cols] >= 0]
+        quotas.append((name, sub, None if qmin is None else max(qmin - cnt, 0),
+                       None if qmax is None else qmax - cnt))
+    sub = Model(
+        objective=model.objective, cols=model.cols[W], costs=model.costs[W],
+        fixed=model.fixed[W], Ao=Ao, wo=wo, ko=ko, Ah=Ah, kh=kh_left[kh_left > 0],
+        frac=frac,
+        max_sites=None if model.max_sites is None else model.max_sites - nout,
+        budget=None if model.budget is None else model.budget - spent,
+        target=target, conflicts=conf, quotas=tuple(quotas), capacity=None,
+    )
+    return sub, W
+
+
+def _window_zone(z: FracZone, zT: sp.csr_array, x: np.ndarray, xo: np.ndarray,
+                 W: np.ndarray) -> FracZone:
+    rz = _touched(z.A, zT, W)
+    inside = np.zeros(z.A.shape[0], dtype=bool)
+    inside[rz] = True
+    cov = (z.A @ x.astype(np.float64)) >= z.k - 0.5
+    k_left = z.k[rz] - np.rint(z.A[rz] @ xo).astype(np.int64)
+    done = k_left <= 0
+    have = float(z.mult[cov & ~inside].sum()) + float(z.mult[rz[done]].sum())
+    rows = rz[~done]
+    return FracZone(z.name, sp.csr_array(z.A[rows][:, W]), z.mult[rows], k_left[~done],
+                    int(max(np.ceil(z.need - have - _EPS), 0)))
+
+
+def _sub_value(sub: Model, xw: np.ndarray) -> float:
+    if sub.objective == "min_cost":
+        return float(sub.costs @ xw)
+    return float(sub.wo[(sub.Ao @ xw) >= sub.ko - 0.5].sum())
+
+
+def large_neighbourhood_search(
+    model: Model, x: np.ndarray, *, time_limit: float, size: int = 150,
+    window_time: float = 2.0, seed: int = 0,
+) -> tuple[np.ndarray, LnsStats]:
+    """Improve a feasible plan window by window with HiGHS (see the module docstring).
+
+    Parameters
+    ----------
+    model
+        The reduced model.
+    x
+        A feasible plan (bool per kept column); not modified.
+    time_limit
+        Seconds for the whole search.
+    size
+        Columns per window.
+    window_time
+        Seconds allowed to each window solve.
+    seed
+        Order in which selected sites seed windows (a fixed permutation per seed).
+
+    Returns
+    -------
+    tuple
+        The improved plan and what the search did.
+    """
+    from siting.optimize.backends import solve_highs
+    from siting.optimize.milp import build_milp, full_start
+
+    t0 = time.perf_counter()
+    t_end = t0 + time_limit
+    x = x.copy()
+    maxc = model.objective == "max_cover"
+    transposes = (sp.csr_array(model.Ao.T), sp.csr_array(model.Ah.T),
+                  *(sp.csr_array(z.A.T) for z in model.frac))
+    start_value = _plan_value(model, x)
+    rng = np.random.default_rng(seed)
+    visited = np.zeros(model.n, dtype=bool)
+    windows = improved = 0
+    next_log = t0 + 60.0
+    while time.perf_counter() < t_end - 0.05:
+        if time.perf_counter() >= next_log:
+            log.info("window search: %.0fs, %d windows, plan value %s", time.perf_counter() - t0,
+                     windows, f"{_plan_value(model, x):.6g}")
+            next_log += 60.0
+        seeds = np.flatnonzero(x & ~visited & ~model.fixed)
+        if seeds.size == 0:
+            break
+        s = int(rng.choice(seeds))
+        W = window(model, s, size, transposes[0])
+        built = window_model(model, x, W, transposes)
+        visited[W[x[W]]] = True
+        if built is None:
+            continue
+        sub, W = built
+        milp = build_milp(sub)
+        xw = x[W].astype(np.float64)
+        left = t_end - time.perf_counter()
+        out = solve_highs(milp, full_start(sub, milp, xw), mip_gap=1e-6, threads=1, seed=0,
+                          time_limit=min(window_time, max(left, 0.01)))
+        windows += 1
+        if out.x is None:
+            continue
+        nw = out.x[:W.size] > 0.5
+        old, new = _sub_value(sub, xw), _sub_value(sub, nw.astype(np.float64))
+        if (new > old + _EPS) if maxc else (new < old - _EPS):
+            trial = x.copy()
+            trial[W] = nw
+            if _feasible(model, trial):
+                x = trial
+                improved += 1
+                visited[W] = False  # the neighbourhood changed: worth another look
+                visited[W[nw]] = True
+    stats = LnsStats(windows, improved, time.perf_counter() - t0, start_value,
+                     _plan_value(model, x))
+    log.info("window search: %d windows, %d improved, %s -> %s in %.1fs", windows,
+             improved, f"{start_value:.6g}", f"{stats.value:.6g}", stats.seconds)
+    return x, stats
+
+
+def _plan_value(model: Model, x: np.ndarray) -> float:
+    xf = x.astype(np.float64)
+    if model.objective == "min_cost":
+        return float(model.costs @ xf)
+    return float(model.wo[(model.Ao @ xf) >= model.ko - 0.5].sum())
+
+
+def _feasible(model: Model, x: np.ndarray) -> bool:
+    """Whole-model check of a plan (a window solve should never break a rule)."""
+    xf = x.astype(np.float64)
+    if model.target is not None:
+        covered = (model.Ao @ xf) >= model.ko - 0.5
+        if float(model.wo[covered].sum()) < model.target * (1 - 1e-9) - 1e-9:
+            return False
+    if ((model.Ah @ xf) < model.kh - 0.5).any():
+        return False
+    for z in model.frac:
+        if float(z.mult[(z.A @ xf) >= z.k - 0.5].sum()) < z.need - 1e-9:
+            return False
+    if model.max_sites is not None and int(x.sum()) > model.max_sites:
+        return False
+    if model.budget is not None and float(model.costs @ xf) > model.budget * (1 + 1e-9) + 1e-9:
+        return False
+    if model.conflicts.size and (x[model.conflicts[:, 0]] & x[model.conflicts[:, 1]]).any():
+        return False
+    if not x[model.fixed].all():
+        return False
+    for _name, cols, qmin, qmax in model.quotas:
+        cnt = int(x[cols].sum())
+        if (qmin is not None and cnt < qmin) or (qmax is not None and cnt > qmax):
+            return False
+    return True

@@ -1,0 +1,125 @@
+"""Window search (large-neighbourhood search): keeps every rule, never worsens, finds optima."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from siting.optimize import Quota, ZoneRequirement, check_solution, solve_matrix
+from siting.optimize import solve as solve_mod
+from siting.optimize.heuristics import State, greedy
+from siting.optimize.lns import large_neighbourhood_search, window
+from siting.optimize.problem import make_problem
+from siting.optimize.reduce import build_model
+from tests.test_optimize import brute_force, mid_instance, random_instance
+
+
+def _all_columns(model) -> np.ndarray:
+    x = np.zeros(model.n, dtype=bool)
+    x[~model.fixed] = True
+    x[model.fixed] = True
+    return x
+
+
+def _value(model, x: np.ndarray) -> float:
+    st_ = State(model)
+    for j in np.flatnonzero(x):
+        st_.add(int(j))
+    return st_.value()
+
+
+@pytest.mark.parametrize(
+    "objective, extra",
+    [
+        ("min_cost", {"coverage_target": 0.7}),
+        ("min_cost", {"coverage_target": 0.6,
+                      "zones": [ZoneRequirement("icv", np.arange(6), 0.5, k=2)]}),
+        ("min_cost", {"coverage_target": 0.5, "zones": [ZoneRequirement("core", np.arange(4),
+                                                                         1.0)]}),
+        ("max_cover", {"max_sites": 3}),
+        ("max_cover", {"budget": 8.0, "quotas": [Quota("cctv", np.arange(3), max=1)]}),
+    ],
+)
+def test_one_window_over_every_column_finds_the_optimum(objective: str, extra: dict) -> None:
+    A, w, c = random_instance(7, m=40, n=9, density=0.3)
+    kw = {"weights": w, "costs": c, **extra}
+    best = brute_force(A, objective=objective, **kw)
+    assert best is not None
+    model = build_model(make_problem(A, objective=objective, **kw))
+    x = _all_columns(model) if objective == "min_cost" else greedy(model).x
+    assert check_solution(A, model.cols[x], **kw) == []
+    out, stats = large_neighbourhood_search(model, x, time_limit=20.0, size=model.n,
+                                            window_time=10.0)
+    assert check_solution(A, model.cols[out], **kw) == []
+    assert _value(model, out) == pytest.approx(best)
+    assert stats.windows >= 1 and stats.value == pytest.approx(best)
+
+
+instances = st.tuples(st.integers(0, 10_000), st.integers(10, 40), st.integers(4, 9),
+                      st.floats(0.15, 0.5))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances, target=st.floats(0.3, 0.9), zone=st.booleans(), quota=st.booleans(),
+       conflict=st.booleans(), size=st.integers(1, 4))
+def test_small_windows_keep_every_rule_and_never_raise_cost(
+    inst, target: float, zone: bool, quota: bool, conflict: bool, size: int
+) -> None:
+    seed, m, n, dens = inst
+    A, w, c = random_instance(seed, m=m, n=n, density=dens)
+    kw = {"weights": w, "costs": c, "coverage_target": target,
+          "zones": [ZoneRequirement("icv", np.arange(4), 0.5, k=2)] if zone else None,
+          "quotas": [Quota("cctv", np.arange(2), max=1)] if quota else None,
+          "conflicts": [[1, 2]] if conflict else None}
+    model = build_model(make_problem(A, objective="min_cost", **kw))
+    start = greedy(model)
+    if not start.feasible():
+        return
+    before = start.cost()
+    out, stats = large_neighbourhood_search(model, start.x, time_limit=5.0, size=size,
+                                            window_time=1.0)
+    assert check_solution(A, model.cols[out], **kw) == []
+    assert float(model.costs[out].sum()) <= before + 1e-9
+    assert stats.value == pytest.approx(float(model.costs[out].sum()))
+    best = brute_force(A, objective="min_cost", **kw)
+    assert best is not None and stats.value >= best - 1e-9
+
+
+def test_window_grows_by_rows_shared_and_respects_its_size() -> None:
+    A, w, _ = mid_instance()
+    model = build_model(make_problem(A, weights=w, max_sites=50))
+    AoT = model.Ao.T.tocsr()
+    W = window(model, 0, 40, AoT)
+    assert W.size == 40 and 0 in W
+    ring1 = np.unique(model.Ao[AoT[[0]].indices].indices)  # columns sharing a row with 0
+    small = window(model, 0, ring1.size, AoT)
+    assert set(small) == set(ring1)
+
+
+def test_window_search_improves_a_mid_instance_plan() -> None:
+    A, w, _ = mid_instance()
+    kw = {"weights": w, "coverage_target": 0.9}
+    model = build_model(make_problem(A, objective="min_cost", **kw))
+    every = np.ones(model.n, dtype=bool)  # a poor but feasible plan: every site
+    out, stats = large_neighbourhood_search(model, every, time_limit=20.0, size=60,
+                                            window_time=2.0)
+    assert stats.improved >= 1
+    assert stats.start_value == model.n and stats.value < model.n
+    assert stats.value <= 1.1 * greedy(model).cost()  # windows alone reach a greedy's level
+    assert check_solution(A, model.cols[out], **kw) == []
+
+
+def test_large_models_use_the_window_search(monkeypatch) -> None:
+    A, w, _ = mid_instance()
+    monkeypatch.setattr(solve_mod, "MIP_MAX_NNZ", 100)  # treat the mid instance as large
+    res = solve_matrix(A, weights=w, objective="min_cost", coverage_target=0.9,
+                       time_limit=15.0, heuristic_time=0.2)
+    assert res.solver == "highs" and res.solver_status.startswith("window search")
+    assert "window_search" in res.timings and "mip" not in res.timings
+    assert res.status in ("feasible", "optimal")
+    assert res.objective <= res.heuristic_objective
+    assert res.bound <= res.objective and res.gap == pytest.approx(
+        (res.objective - res.bound) / res.objective)
+    assert check_solution(A, res.selected, weights=w, coverage_target=0.9) == []
