@@ -63,9 +63,9 @@ instances = st.tuples(st.integers(0, 10_000), st.integers(10, 40), st.integers(4
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inst=instances, target=st.floats(0.3, 0.9), zone=st.booleans(), quota=st.booleans(),
-       conflict=st.booleans(), size=st.integers(1, 4))
+       conflict=st.booleans(), size=st.integers(1, 4), scored=st.booleans())
 def test_small_windows_keep_every_rule_and_never_raise_cost(
-    inst, target: float, zone: bool, quota: bool, conflict: bool, size: int
+    inst, target: float, zone: bool, quota: bool, conflict: bool, size: int, scored: bool
 ) -> None:
     seed, m, n, dens = inst
     A, w, c = random_instance(seed, m=m, n=n, density=dens)
@@ -78,8 +78,9 @@ def test_small_windows_keep_every_rule_and_never_raise_cost(
     if not start.feasible():
         return
     before = start.cost()
+    scores = np.random.default_rng(seed).normal(size=model.n) if scored else None
     out, stats = large_neighbourhood_search(model, start.x, time_limit=5.0, size=size,
-                                            window_time=1.0)
+                                            window_time=1.0, scores=scores, reach=2 * size)
     assert check_solution(A, model.cols[out], **kw) == []
     assert float(model.costs[out].sum()) <= before + 1e-9
     assert stats.value == pytest.approx(float(model.costs[out].sum()))
@@ -96,6 +97,33 @@ def test_window_grows_by_rows_shared_and_respects_its_size() -> None:
     ring1 = np.unique(model.Ao[AoT[[0]].indices].indices)  # columns sharing a row with 0
     small = window(model, 0, ring1.size, AoT)
     assert set(small) == set(ring1)
+
+
+def test_scored_window_offers_the_selected_and_the_best_scored_columns() -> None:
+    from siting.optimize.bounds import best_bound
+    from siting.optimize.lns import _scored_window
+
+    A, w, _ = mid_instance()
+    model = build_model(make_problem(A, weights=w, objective="min_cost",
+                                     coverage_target=0.9))
+    plan = greedy(model)
+    bound, source, scores = best_bound(model, incumbent=float("nan"), time_limit=0.0)
+    assert scores is None  # no time: no Lagrangian, no reduced costs
+    import siting.optimize.bounds as bounds
+
+    bound, source, scores = bounds.best_bound(model, incumbent=plan.cost(), time_limit=3.0)
+    if scores is None:  # the LP finished first; price the columns at the volume's duals
+        _, _, mult = bounds.volume(model, upper=plan.cost(), time_limit=2.0)
+        scores = bounds.reduced_costs(model, mult)
+    assert scores.shape == (model.n,) and (scores < 0).any()
+    seed = int(np.flatnonzero(plan.x)[0])
+    AoT = model.Ao.T.tocsr()
+    W = _scored_window(model, plan.x, seed, 10, 80, scores, AoT)
+    wide = window(model, seed, 80, AoT)
+    assert set(wide[plan.x[wide]]) <= set(W)
+    others = np.setdiff1d(W, wide[plan.x[wide]])
+    assert others.size == 10 and set(others) <= set(wide)
+    assert scores[others].max() <= np.sort(scores[wide[~plan.x[wide]]])[9] + 1e-12
 
 
 def test_window_search_improves_a_mid_instance_plan() -> None:

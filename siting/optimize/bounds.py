@@ -227,13 +227,7 @@ def min_cost_dual_value(
     tuple
         The value, the minimising x, y and the list of u (one per partial zone).
     """
-    r = model.costs.astype(np.float64).copy()
-    if model.target is not None:
-        r -= model.Ao.T @ mult.obj
-    if model.Ah.shape[0]:
-        r -= model.Ah.T @ mult.hard
-    for z, nu in zip(model.frac, mult.frac, strict=True):
-        r -= z.A.T @ nu
+    r = reduced_costs(model, mult)
     free = ~model.fixed
     nfix = int(model.fixed.sum())
     p_free = None if model.max_sites is None else max(model.max_sites - nfix, 0)
@@ -357,6 +351,20 @@ def min_cost_lagrangian_bound(
     tuple
         The best (largest) bound found and the number of iterations done.
     """
+    best, it, _ = volume(model, upper=upper, time_limit=time_limit, max_iter=max_iter,
+                         start=start)
+    return best, it
+
+
+def volume(
+    model: Model,
+    *,
+    upper: float | None,
+    time_limit: float = 5.0,
+    max_iter: int = 1000,
+    start: Multipliers | None = None,
+) -> tuple[float, int, Multipliers]:
+    """:func:`min_cost_lagrangian_bound` that also returns the best multipliers."""
     if model.objective != "min_cost":
         raise ValueError("min_cost_lagrangian_bound is for min_cost models")
     t_end = time.perf_counter() + time_limit
@@ -388,7 +396,7 @@ def min_cost_lagrangian_bound(
             f, greens = max(0.67 * f, 5e-5), 0
         if it % 200 == 0:
             alpha_max = max(0.7 * alpha_max, 1e-3)
-    return float(best), it
+    return float(best), it, centre
 
 
 # -- LP relaxation -----------------------------------------------------------------------
@@ -465,14 +473,32 @@ def _duals_to_multipliers(model: Model, dual: np.ndarray) -> Multipliers:
 _LP_MAX_NNZ = 2_000_000
 
 
-def best_bound(model: Model, *, incumbent: float, time_limit: float) -> tuple[float, str]:
+def reduced_costs(model: Model, mult: Multipliers) -> np.ndarray:
+    r"""Lagrangian reduced cost :math:`c - A^\top(\lambda, \mu, \nu)` of every column.
+
+    Columns with a low (negative) reduced cost are the ones a near-optimal plan is likely
+    to use; the window search offers them first.
+    """
+    r = model.costs.astype(np.float64).copy()
+    if model.target is not None:
+        r -= model.Ao.T @ mult.obj
+    if model.Ah.shape[0]:
+        r -= model.Ah.T @ mult.hard
+    for z, nu in zip(model.frac, mult.frac, strict=True):
+        r -= z.A.T @ nu
+    return r
+
+
+def best_bound(
+    model: Model, *, incumbent: float, time_limit: float
+) -> tuple[float, str, np.ndarray | None]:
     """The tightest proven bound found within ``time_limit`` seconds and where it comes from.
 
     Tries, in order: the trivial bound; the LP relaxation with HiGHS (dual simplex, on
     models of at most two million non-zeros, with up to 80 % of the time); when the LP did
-    not finish, the Lagrangian relaxation by subgradient ascent with the time left (the
-    Lagrangian dual is never tighter than the LP, whose value is then final). The bound returned is the tightest of them: an upper bound for max cover, a
-    lower bound for min cost.
+    not finish, the Lagrangian relaxation with the time left (the Lagrangian dual is never
+    tighter than the LP, whose value is then final). The bound returned is the tightest of
+    them: an upper bound for max cover, a lower bound for min cost.
 
     Parameters
     ----------
@@ -486,14 +512,16 @@ def best_bound(model: Model, *, incumbent: float, time_limit: float) -> tuple[fl
     Returns
     -------
     tuple
-        The bound and its source: "trivial", "lp" or "lagrangian".
+        The bound, its source ("trivial", "lp" or "lagrangian") and, for min cost when
+        the Lagrangian ran, the reduced cost of every column at its best multipliers
+        (:func:`reduced_costs`; ``None`` otherwise).
     """
     maxc = model.objective == "max_cover"
     bound, source = trivial_bound(model), "trivial"
     if model.Ao.shape[0] == 0 and model.Ah.shape[0] == 0 and not model.frac:
-        return bound, source
+        return bound, source, None
     if np.isfinite(incumbent) and abs(bound - incumbent) <= 1e-9 * max(abs(incumbent), 1.0):
-        return bound, source
+        return bound, source, None
 
     def better(v: float) -> bool:
         return bool(np.isfinite(v) and (v < bound if maxc else v > bound))
@@ -504,18 +532,20 @@ def best_bound(model: Model, *, incumbent: float, time_limit: float) -> tuple[fl
     if nnz <= _LP_MAX_NNZ and time_limit > 0.5:
         lp = lp_relaxation(model, time_limit=0.8 * time_limit, method="simplex")
         if lp.optimal:  # the Lagrangian dual cannot beat the LP relaxation: done
-            return (lp.value, "lp") if better(lp.value) else (bound, source)
+            return ((lp.value, "lp") if better(lp.value) else (bound, source)) + (None,)
         start = lp.mult
     left = t_end - time.perf_counter()
     if left <= 0.05:
-        return bound, source
+        return bound, source, None
+    scores = None
     if maxc:
         lam = None if start is None else start.obj
         low = incumbent if np.isfinite(incumbent) else 0.0
         lag, _ = lagrangian_bound(model, lower=low, time_limit=left, start=lam)
     else:
         up = incumbent if np.isfinite(incumbent) else None
-        lag, _ = min_cost_lagrangian_bound(model, upper=up, time_limit=left, start=start)
+        lag, _, mult = volume(model, upper=up, time_limit=left, start=start)
+        scores = reduced_costs(model, mult)
     if better(lag):
         bound, source = lag, "lagrangian"
-    return bound, source
+    return bound, source, scores

@@ -76,6 +76,18 @@ def window(model: Model, seed: int, size: int, AoT: sp.csr_array) -> np.ndarray:
     return np.flatnonzero(inw)
 
 
+def _scored_window(model: Model, x: np.ndarray, seed: int, size: int, reach: int,
+                   scores: np.ndarray | None, AoT: sp.csr_array) -> np.ndarray:
+    """A plain window of ``size`` columns, or (with scores) the selected columns and the
+    ``size`` best scored ones among ``reach`` neighbouring columns."""
+    if scores is None:
+        return window(model, seed, size, AoT)
+    W = window(model, seed, max(reach, size), AoT)
+    sel, rest = W[x[W]], W[~x[W]]
+    rest = rest[np.argsort(scores[rest], kind="stable")[:size]]
+    return np.union1d(sel, rest)
+
+
 def _touched(M: sp.csr_array, MT: sp.csr_array, W: np.ndarray) -> np.ndarray:
     """Rows of ``M`` with a non-zero in a column of ``W`` (``MT`` is ``M.T`` in CSR)."""
     if M.shape[0] == 0 or W.size == 0:
@@ -159,9 +171,14 @@ def _sub_value(sub: Model, xw: np.ndarray) -> float:
 
 def large_neighbourhood_search(
     model: Model, x: np.ndarray, *, time_limit: float, size: int = 150,
-    window_time: float = 2.0, seed: int = 0,
+    window_time: float = 2.0, seed: int = 0, scores: np.ndarray | None = None,
+    reach: int = 1000,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible plan window by window with HiGHS (see the module docstring).
+
+    Windows are seeded at selected sites not yet visited, in a random order fixed by
+    ``seed``; when every selected site has been visited and the last pass improved the
+    plan, a new pass starts.
 
     Parameters
     ----------
@@ -176,7 +193,14 @@ def large_neighbourhood_search(
     window_time
         Seconds allowed to each window solve.
     seed
-        Order in which selected sites seed windows (a fixed permutation per seed).
+        Order in which selected sites seed windows.
+    scores
+        Optional promise of each column, lower is better (e.g. Lagrangian reduced costs,
+        :func:`~siting.optimize.bounds.reduced_costs`). With it a window spans ``reach``
+        neighbouring columns but offers only the selected ones and the ``size`` best
+        scored: the same solve effort re-plans a wider area.
+    reach
+        Columns around the seed a scored window is chosen from.
 
     Returns
     -------
@@ -196,6 +220,7 @@ def large_neighbourhood_search(
     rng = np.random.default_rng(seed)
     visited = np.zeros(model.n, dtype=bool)
     windows = improved = 0
+    pass_improved = 0
     next_log = t0 + 60.0
     while time.perf_counter() < t_end - 0.05:
         if time.perf_counter() >= next_log:
@@ -204,9 +229,13 @@ def large_neighbourhood_search(
             next_log += 60.0
         seeds = np.flatnonzero(x & ~visited & ~model.fixed)
         if seeds.size == 0:
-            break
+            if pass_improved == 0:
+                break
+            visited[:] = False
+            pass_improved = 0
+            continue
         s = int(rng.choice(seeds))
-        W = window(model, s, size, transposes[0])
+        W = _scored_window(model, x, s, size, reach, scores, transposes[0])
         built = window_model(model, x, W, transposes)
         visited[W[x[W]]] = True
         if built is None:
@@ -228,6 +257,7 @@ def large_neighbourhood_search(
             if _feasible(model, trial):
                 x = trial
                 improved += 1
+                pass_improved += 1
                 visited[W] = False  # the neighbourhood changed: worth another look
                 visited[W[nw]] = True
     stats = LnsStats(windows, improved, time.perf_counter() - t0, start_value,

@@ -76,8 +76,12 @@ def solve_matrix(
     remaining need, several rankings, redundant sites dropped), the tightest bound
     available (trivial, LP relaxation with HiGHS, Lagrangian relaxation; see
     :func:`~siting.optimize.bounds.best_bound`), then the MIP solver warm-started with the
-    heuristic plan for whatever time is left (CBC is held to the wall-clock budget). The best
-    plan is re-checked by :func:`~siting.optimize.check_solution` before it is returned.
+    heuristic plan for whatever time is left (CBC is held to the wall-clock budget). Models
+    above :data:`MIP_MAX_NNZ` non-zeros (a district at fine resolution) spend that time in
+    the window search instead (:mod:`siting.optimize.lns`: HiGHS re-solves a few hundred
+    neighbouring candidates at a time, everything else fixed; 60 s without a time limit).
+    The best plan is re-checked by :func:`~siting.optimize.check_solution` before it is
+    returned.
 
     Parameters
     ----------
@@ -219,13 +223,13 @@ def solve_problem(
     heur_x = _better_start(model, problem, heur_x, starts)
     clock.lap("heuristic")
     heur_obj = _value(problem, model, heur_x)
-    bound, source = _cheap_bound(model, heur_obj, clock)
+    bound, source, scores = _cheap_bound(model, heur_obj, clock)
     clock.lap("bound")
     outcome: MipOutcome | None = None
     need_mip = not opts.heuristic_only and (
         heur_x is None or relative_gap(heur_obj, bound) > opts.mip_gap)
     if need_mip and heur_x is not None and _nnz(model) > MIP_MAX_NNZ:
-        heur_x, outcome = _window_search(model, heur_x, opts, clock)
+        heur_x, outcome = _window_search(model, heur_x, scores, opts, clock)
     elif need_mip:
         outcome = _run_mip(model, heur_x, opts, clock)
     return _finish(problem, model, heur_x, heur_obj, bound, source, outcome, opts, clock)
@@ -241,14 +245,15 @@ def _nnz(model: Model) -> int:
     return int(model.Ao.nnz + model.Ah.nnz + sum(z.A.nnz for z in model.frac))
 
 
-def _window_search(model: Model, x: np.ndarray, opts: SolveOptions,
-                   clock: _Clock) -> tuple[np.ndarray, MipOutcome]:
+def _window_search(model: Model, x: np.ndarray, scores: np.ndarray | None,
+                   opts: SolveOptions, clock: _Clock) -> tuple[np.ndarray, MipOutcome]:
     """Improve the heuristic plan window by window for the time left."""
     from siting.optimize.lns import large_neighbourhood_search
 
     left = clock.left()
     limit = 60.0 if left is None else max(left - 1.0, 0.0)
-    x, stats = large_neighbourhood_search(model, x, time_limit=limit, seed=opts.seed)
+    x, stats = large_neighbourhood_search(model, x, time_limit=limit, seed=opts.seed,
+                                          scores=scores)
     clock.lap("window_search")
     raw = (f"window search: {stats.windows} windows solved with HiGHS, {stats.improved} "
            f"improved the plan")
@@ -301,8 +306,10 @@ def _value(problem: Problem, model: Model, x: np.ndarray | None) -> float:
     return float(problem.weights[cnt >= problem.k].sum())
 
 
-def _cheap_bound(model: Model, heur_obj: float, clock: _Clock) -> tuple[float, str]:
-    """Tightest bound from the trivial one, the LP relaxation and the Lagrangian."""
+def _cheap_bound(model: Model, heur_obj: float,
+                 clock: _Clock) -> tuple[float, str, np.ndarray | None]:
+    """Tightest bound from the trivial one, the LP relaxation and the Lagrangian (and the
+    reduced costs of the columns, when the Lagrangian gave them)."""
     return best_bound(model, incumbent=heur_obj, time_limit=clock.share(0.4, 60.0))
 
 
@@ -456,7 +463,7 @@ def _solve_capacitated(problem: Problem, opts: SolveOptions, clock: _Clock,
     st = heuristic(model, time_limit=clock.share(0.2, 10.0))
     heur_x = _better_start(model, free, st.x.copy() if st.feasible() else None, starts)
     clock.lap("heuristic")
-    bound, source = _cheap_bound(model, _value(free, model, heur_x), clock)
+    bound, source, _ = _cheap_bound(model, _value(free, model, heur_x), clock)
     clock.lap("bound")
     best, heur_obj = None, float("nan")
     if heur_x is not None:
