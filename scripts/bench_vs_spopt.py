@@ -9,7 +9,7 @@ numpy / scipy stay in use):
 
 Without spopt the script still runs our side and says so. Sizes:
 small 2,000 x 1,000 (p=100), medium 10,000 x 4,000 (p=400), large 11,500 x 5,000
-(p=500; 400 m radius on a 200 m grid over 21 x 22 km; spopt needs > 10 minutes).
+(p=500; 400 m radius on a 200 m grid over 21 x 22 km; spopt needs about 9 minutes).
 """
 
 from __future__ import annotations

@@ -100,18 +100,16 @@ def test_window_grows_by_rows_shared_and_respects_its_size() -> None:
 
 
 def test_scored_window_offers_the_selected_and_the_best_scored_columns() -> None:
-    from siting.optimize.bounds import best_bound
+    from siting.optimize import bounds
     from siting.optimize.lns import _scored_window
 
     A, w, _ = mid_instance()
     model = build_model(make_problem(A, weights=w, objective="min_cost",
                                      coverage_target=0.9))
     plan = greedy(model)
-    bound, source, scores = best_bound(model, incumbent=float("nan"), time_limit=0.0)
+    _, _, scores = bounds.best_bound(model, incumbent=float("nan"), time_limit=0.0)
     assert scores is None  # no time: no Lagrangian, no reduced costs
-    import siting.optimize.bounds as bounds
-
-    bound, source, scores = bounds.best_bound(model, incumbent=plan.cost(), time_limit=3.0)
+    _, _, scores = bounds.best_bound(model, incumbent=plan.cost(), time_limit=3.0)
     if scores is None:  # the LP finished first; price the columns at the volume's duals
         _, _, mult = bounds.volume(model, upper=plan.cost(), time_limit=2.0)
         scores = bounds.reduced_costs(model, mult)
@@ -151,3 +149,14 @@ def test_large_models_use_the_window_search(monkeypatch) -> None:
     assert res.bound <= res.objective and res.gap == pytest.approx(
         (res.objective - res.bound) / res.objective)
     assert check_solution(A, res.selected, weights=w, coverage_target=0.9) == []
+
+
+def test_highs_thread_count_can_change_between_solves() -> None:
+    # HiGHS keeps one thread scheduler per process; a later solve asking for another
+    # thread count used to fail with no status (and a stale bound)
+    A, w, _ = mid_instance()
+    for threads in (None, 1, 2):
+        res = solve_matrix(A, weights=w, max_sites=30, solver="highs", threads=threads,
+                           time_limit=3.0)
+        assert res.solver_status in ("Optimal", "Time limit reached")
+        assert check_solution(A, res.selected, weights=w, max_sites=30) == []

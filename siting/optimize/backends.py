@@ -112,13 +112,19 @@ def solve_highs(
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", int(seed))
     if threads is not None:
+        # HiGHS keeps one thread scheduler per process: free it so that this count holds
+        # (otherwise a run after another with a different count fails with no status).
+        h.resetGlobalScheduler(True)
         h.setOptionValue("threads", int(threads))
     if start is not None:
         idx = np.arange(start.size, dtype=np.int32)
         h.setSolution(int(start.size), idx, start.astype(np.float64))
-    h.run()
+    run = h.run()
     ms = h.getModelStatus()
     raw = h.modelStatusToString(ms)
+    if run == highspy.HighsStatus.kError or ms == highspy.HighsModelStatus.kNotset:
+        return MipOutcome("failed", f"{raw} (HiGHS run error)", None, float("nan"),
+                          float("nan"), "highs")
     info = h.getInfo()
     has_sol = info.primal_solution_status == 2
     x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_sol else None

@@ -244,9 +244,10 @@ def large_neighbourhood_search(
         milp = build_milp(sub)
         xw = x[W].astype(np.float64)
         left = t_end - time.perf_counter()
-        out = solve_highs(milp, full_start(sub, milp, xw), mip_gap=1e-6, threads=1, seed=0,
+        out = solve_highs(milp, full_start(sub, milp, xw), mip_gap=1e-6, threads=None, seed=0,
                           time_limit=min(window_time, max(left, 0.01)))
         windows += 1
+        log.debug("window %d: %d columns, %s, %.2fs", windows, W.size, out.raw_status, time.perf_counter() - t_end + left)
         if out.x is None:
             continue
         nw = out.x[:W.size] > 0.5
