@@ -21,11 +21,11 @@ demo: $(STAMP)
 
 ## Install what tests need, lint, and run the whole suite.
 test: $(STAMP)
-	$(BIN)/ruff check siting tests scripts
+	$(BIN)/ruff check siting tests scripts notebooks
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check siting tests scripts
+	$(BIN)/ruff check siting tests scripts notebooks
 
 ## Per-stage timings of the demo.
 bench: $(STAMP)

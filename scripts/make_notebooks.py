@@ -18,6 +18,7 @@ from siting.plan import make_plan, prepare
 cfg = siting.load_config(siting.demo_config_path())
 cfg.optimize.time_limit_s = 10   # quicker than the annual batch run's 60 s
 """
+SETUP_PREPARE = SETUP.replace("make_plan, prepare", "prepare")
 
 QUICKSTART = [
     md("""# Quickstart: plan the Jiading demo
@@ -82,7 +83,7 @@ WHAT_IF = [
 Planners rarely run one plan. This notebook answers four questions on the Jiading demo:
 how coverage grows with the budget, what is lost if CCTV poles are not opened, what the
 two-site (k = 2) service level of the ICV test roads costs, and where two plans differ on a map."""),
-    code(SETUP + """inputs = prepare(cfg)"""),
+    code(SETUP_PREPARE + """inputs = prepare(cfg)"""),
     md("""## The coverage vs cost curve
 
 Each point is an optimised plan for that budget, warm-started from the previous one. `bound` is
@@ -91,9 +92,7 @@ the proven best coverage for that budget: the plan is within `gap` of it."""),
 
 curve = coverage_curve(inputs, cfg, budgets=[250e6, 325e6, 400e6])
 curve.assign(cost_m=curve["cost"] / 1e6)[["limit", "cost_m", "n_sites", "coverage", "population_coverage", "bound", "status", "gap"]]"""),
-    code("""import matplotlib.pyplot as plt
-
-ax = curve.plot(x="cost", y="coverage", marker="o", legend=False, figsize=(6, 3.5))
+    code("""ax = curve.plot(x="cost", y="coverage", marker="o", legend=False, figsize=(6, 3.5))
 ax.set_xlabel("cost (CNY)")
 ax.set_ylabel("weighted coverage")
 ax.set_title("Coverage vs cost");"""),
@@ -110,9 +109,10 @@ for c in configs.values():
     c.optimize.time_limit_s = 10
 plans = run_scenarios(configs, names=["base", "no_cctv", "icv_k1"])
 comparison_table(plans)"""),
-    code("""icv = {name: p.zones.set_index("zone_id").loc["icv_open_test_roads", ["covered_fraction", "sites_serving"]]
+    code("""import pandas as pd
+
+icv = {name: p.zones.set_index("zone_id").loc["icv_open_test_roads", ["covered_fraction", "sites_serving"]]
        for name, p in plans.items()}
-import pandas as pd
 pd.DataFrame(icv).T"""),
     md("""With k = 1 the test roads need fewer sites; the budget goes elsewhere. Without CCTV poles other
 small cells take their place at a slightly higher cost.
@@ -140,10 +140,12 @@ The district plans year by year and assesses progress per town. This notebook pl
 sites built from the spreadsheet the operators return, plans 2021 from there and reports progress
 against the cumulative targets."""),
     code(
-        SETUP
-        + """import tempfile
+        """import tempfile
 from pathlib import Path
 
+"""
+        + SETUP
+        + """
 work = Path(tempfile.mkdtemp())
 cfg.optimize.max_sites = 2000
 cfg.optimize.budget = 330e6
@@ -158,6 +160,7 @@ print(plan_2020.stats["n_sites"], "sites for 2020, status", plan_2020.solve["sta
 operators: most sites are built (`已建成`), a few are still under construction (`在建`) and some
 were rejected (`否决`) by their owners. Reading it back keeps the site IDs."""),
     code("""import pandas as pd
+
 from siting.export import write_sites_xlsx
 from siting.progress import apply_status
 
@@ -188,6 +191,7 @@ plan_2021.sites.groupby(["rollout_year", "status"]).size()"""),
 The regular assessment: sites by status per town and the population actually covered by the
 sites already built, against the whole plan."""),
     code("""import datetime as dt
+
 from siting.progress import progress_report
 
 folder_2021 = siting.write_plan(plan_2021, work / "plan-2021", writers=[])
@@ -206,7 +210,8 @@ Planners bring their own layers. This notebook reads a real OpenStreetMap extrac
 then loads a street-lighting office's pole spreadsheet with Chinese headers and Amap (GCJ-02)
 coordinates, validates it and plans with it. The real files live in `../shared/data` beside the
 checkout (see `data/README.md`)."""),
-    code("""from pathlib import Path
+    code("""import tempfile
+from pathlib import Path
 
 import geopandas as gpd
 import shapely
@@ -214,8 +219,6 @@ import yaml
 
 import siting
 from siting.osm import read_osm, write_osm_layers
-
-import tempfile
 
 SHARED = Path("..").resolve().parent / "shared" / "data"
 work = Path(tempfile.mkdtemp())
@@ -250,6 +253,7 @@ Street-lighting offices keep lamp registries as spreadsheets geocoded with Amap,
 ("Mars coordinates"), several hundred metres off WGS84. Here we make such a sheet from part of the
 demo's lamps, shifted into GCJ-02, with the headers such offices use (编号, 类型, 经度, 纬度)."""),
     code("""import pandas as pd
+
 from siting.coords import convert_frame
 
 demo = siting.load_config(siting.demo_config_path())
