@@ -513,8 +513,8 @@ def best_bound(
     -------
     tuple
         The bound, its source ("trivial", "lp" or "lagrangian") and, for min cost when
-        the Lagrangian ran, the reduced cost of every column at its best multipliers
-        (:func:`reduced_costs`; ``None`` otherwise).
+        the LP or the Lagrangian ran, the reduced cost of every column at the LP duals or
+        the best multipliers (:func:`reduced_costs`; ``None`` otherwise).
     """
     maxc = model.objective == "max_cover"
     bound, source = trivial_bound(model), "trivial"
@@ -532,7 +532,8 @@ def best_bound(
     if nnz <= _LP_MAX_NNZ and time_limit > 0.5:
         lp = lp_relaxation(model, time_limit=0.8 * time_limit, method="simplex")
         if lp.optimal:  # the Lagrangian dual cannot beat the LP relaxation: done
-            return ((lp.value, "lp") if better(lp.value) else (bound, source)) + (None,)
+            scores = None if maxc or lp.mult is None else reduced_costs(model, lp.mult)
+            return ((lp.value, "lp") if better(lp.value) else (bound, source)) + (scores,)
         start = lp.mult
     left = t_end - time.perf_counter()
     if left <= 0.05:

@@ -177,8 +177,9 @@ def large_neighbourhood_search(
     """Improve a feasible plan window by window with HiGHS (see the module docstring).
 
     Windows are seeded at selected sites not yet visited, in a random order fixed by
-    ``seed``; when every selected site has been visited and the last pass improved the
-    plan, a new pass starts.
+    ``seed``; when every selected site has been visited a new pass starts, with windows
+    half as large again (and half as much time each) when the last pass found nothing.
+    The search ends at the time limit or after a fruitless pass over the whole model.
 
     Parameters
     ----------
@@ -229,8 +230,11 @@ def large_neighbourhood_search(
             next_log += 60.0
         seeds = np.flatnonzero(x & ~visited & ~model.fixed)
         if seeds.size == 0:
-            if pass_improved == 0:
-                break
+            if pass_improved == 0:  # a whole pass found nothing: try wider windows
+                if size >= model.n:
+                    break
+                size, reach = int(1.5 * size) + 1, int(1.5 * reach) + 1
+                window_time *= 1.5
             visited[:] = False
             pass_improved = 0
             continue
