@@ -63,9 +63,11 @@ instances = st.tuples(st.integers(0, 10_000), st.integers(10, 40), st.integers(4
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inst=instances, target=st.floats(0.3, 0.9), zone=st.booleans(), quota=st.booleans(),
-       conflict=st.booleans(), size=st.integers(1, 4), scored=st.booleans())
+       conflict=st.booleans(), size=st.integers(1, 4), scored=st.booleans(),
+       workers=st.sampled_from([1, 2]))
 def test_small_windows_keep_every_rule_and_never_raise_cost(
-    inst, target: float, zone: bool, quota: bool, conflict: bool, size: int, scored: bool
+    inst, target: float, zone: bool, quota: bool, conflict: bool, size: int, scored: bool,
+    workers: int,
 ) -> None:
     seed, m, n, dens = inst
     A, w, c = random_instance(seed, m=m, n=n, density=dens)
@@ -80,7 +82,8 @@ def test_small_windows_keep_every_rule_and_never_raise_cost(
     before = start.cost()
     scores = np.random.default_rng(seed).normal(size=model.n) if scored else None
     out, stats = large_neighbourhood_search(model, start.x, time_limit=5.0, size=size,
-                                            window_time=1.0, scores=scores, reach=2 * size)
+                                            window_time=1.0, scores=scores, reach=2 * size,
+                                            workers=workers)
     assert check_solution(A, model.cols[out], **kw) == []
     assert float(model.costs[out].sum()) <= before + 1e-9
     assert stats.value == pytest.approx(float(model.costs[out].sum()))
@@ -130,7 +133,7 @@ def test_window_search_improves_a_mid_instance_plan() -> None:
     model = build_model(make_problem(A, objective="min_cost", **kw))
     every = np.ones(model.n, dtype=bool)  # a poor but feasible plan: every site
     out, stats = large_neighbourhood_search(model, every, time_limit=8.0, size=60,
-                                            window_time=2.0)
+                                            window_time=2.0, workers=2)
     assert stats.improved >= 1
     assert stats.start_value == model.n and stats.value < model.n
     assert stats.value <= 1.1 * greedy(model).cost()  # windows alone reach a greedy's level

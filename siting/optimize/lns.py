@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,7 +173,7 @@ def _sub_value(sub: Model, xw: np.ndarray) -> float:
 def large_neighbourhood_search(
     model: Model, x: np.ndarray, *, time_limit: float, size: int = 150,
     window_time: float = 2.0, seed: int = 0, scores: np.ndarray | None = None,
-    reach: int = 1000,
+    reach: int = 1000, workers: int = 1,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible plan window by window with HiGHS (see the module docstring).
 
@@ -202,6 +203,9 @@ def large_neighbourhood_search(
         scored: the same solve effort re-plans a wider area.
     reach
         Columns around the seed a scored window is chosen from.
+    workers
+        Windows solved at the same time (HiGHS runs without the interpreter lock); the
+        windows of one batch share no row.
 
     Returns
     -------
@@ -209,7 +213,7 @@ def large_neighbourhood_search(
         The improved plan and what the search did.
     """
     from siting.optimize.backends import solve_highs
-    from siting.optimize.milp import build_milp, full_start
+    from siting.optimize.milp import full_start
 
     t0 = time.perf_counter()
     t_end = t0 + time_limit
@@ -220,56 +224,87 @@ def large_neighbourhood_search(
     start_value = _plan_value(model, x)
     rng = np.random.default_rng(seed)
     visited = np.zeros(model.n, dtype=bool)
-    windows = improved = 0
-    pass_improved = 0
+    windows = improved = pass_improved = 0
     next_log = t0 + 60.0
-    while time.perf_counter() < t_end - 0.05:
-        if time.perf_counter() >= next_log:
-            log.info("window search: %.0fs, %d windows, plan value %s", time.perf_counter() - t0,
-                     windows, f"{_plan_value(model, x):.6g}")
-            next_log += 60.0
-        seeds = np.flatnonzero(x & ~visited & ~model.fixed)
-        if seeds.size == 0:
-            if pass_improved == 0:  # a whole pass found nothing: try wider windows
-                if size >= model.n:
-                    break
-                size, reach = int(1.5 * size) + 1, int(1.5 * reach) + 1
-                window_time *= 1.5
-            visited[:] = False
-            pass_improved = 0
-            continue
-        s = int(rng.choice(seeds))
-        W = _scored_window(model, x, s, size, reach, scores, transposes[0])
-        built = window_model(model, x, W, transposes)
-        visited[W[x[W]]] = True
-        if built is None:
-            continue
-        sub, W = built
-        milp = build_milp(sub)
-        xw = x[W].astype(np.float64)
-        left = t_end - time.perf_counter()
-        out = solve_highs(milp, full_start(sub, milp, xw), mip_gap=1e-6, threads=None, seed=0,
-                          time_limit=min(window_time, max(left, 0.01)))
-        windows += 1
-        log.debug("window %d: %d columns, %s, %.2fs", windows, W.size, out.raw_status, time.perf_counter() - t_end + left)
-        if out.x is None:
-            continue
-        nw = out.x[:W.size] > 0.5
-        old, new = _sub_value(sub, xw), _sub_value(sub, nw.astype(np.float64))
-        if (new > old + _EPS) if maxc else (new < old - _EPS):
-            trial = x.copy()
-            trial[W] = nw
-            if _feasible(model, trial):
-                x = trial
-                improved += 1
-                pass_improved += 1
-                visited[W] = False  # the neighbourhood changed: worth another look
-                visited[W[nw]] = True
+    with ThreadPoolExecutor(max(int(workers), 1)) as pool:
+        while time.perf_counter() < t_end - 0.05:
+            if time.perf_counter() >= next_log:
+                log.info("window search: %.0fs, %d windows, plan value %s",
+                         time.perf_counter() - t0, windows, f"{_plan_value(model, x):.6g}")
+                next_log += 60.0
+            if not (x & ~visited & ~model.fixed).any():
+                if pass_improved == 0:  # a whole pass found nothing: try wider windows
+                    if size >= model.n:
+                        break
+                    size, reach = int(1.5 * size) + 1, int(1.5 * reach) + 1
+                    window_time *= 1.5
+                visited[:] = False
+                pass_improved = 0
+                continue
+            batch = _disjoint_windows(model, x, visited, rng, max(int(workers), 1), size,
+                                      reach, scores, transposes)
+            limit = min(window_time, max(t_end - time.perf_counter(), 0.01))
+            futures = [pool.submit(solve_highs, milp, full_start(sub, milp, x[W].astype(float)),
+                                   time_limit=limit, mip_gap=1e-6, threads=None, seed=0)
+                       for sub, W, milp in batch]
+            for (sub, W, _milp), fut in zip(batch, futures, strict=True):
+                out = fut.result()
+                windows += 1
+                if out.x is None:
+                    continue
+                nw = out.x[:W.size] > 0.5
+                old = _sub_value(sub, x[W].astype(np.float64))
+                new = _sub_value(sub, nw.astype(np.float64))
+                if not ((new > old + _EPS) if maxc else (new < old - _EPS)):
+                    continue
+                trial = x.copy()
+                trial[W] = nw
+                if _feasible(model, trial):  # windows of a batch share no row, but the
+                    x = trial                # target and the limits are global
+                    improved += 1
+                    pass_improved += 1
+                    visited[W] = False  # the neighbourhood changed: worth another look
+                    visited[W[nw]] = True
     stats = LnsStats(windows, improved, time.perf_counter() - t0, start_value,
                      _plan_value(model, x))
     log.info("window search: %d windows, %d improved, %s -> %s in %.1fs", windows,
              improved, f"{start_value:.6g}", f"{stats.value:.6g}", stats.seconds)
     return x, stats
+
+
+def _disjoint_windows(
+    model: Model, x: np.ndarray, visited: np.ndarray, rng: np.random.Generator, count: int,
+    size: int, reach: int, scores: np.ndarray | None, transposes: tuple[sp.csr_array, ...],
+) -> list[tuple[Model, np.ndarray, object]]:
+    """Up to ``count`` window problems, no two sharing a row, seeded at unvisited sites.
+
+    Marks the selected columns of each window visited.
+    """
+    from siting.optimize.milp import build_milp
+
+    blocked = np.zeros(model.n, dtype=bool)
+    out = []
+    for _ in range(4 * count):
+        if len(out) == count:
+            break
+        seeds = np.flatnonzero(x & ~visited & ~model.fixed & ~blocked)
+        if seeds.size == 0:
+            break
+        W = _scored_window(model, x, int(rng.choice(seeds)), size, reach, scores,
+                           transposes[0])
+        W = W[~blocked[W]]
+        visited[W[x[W]]] = True
+        built = window_model(model, x, W, transposes)
+        if built is None:
+            continue
+        sub, W = built
+        out.append((sub, W, build_milp(sub)))
+        for M, MT in ((model.Ao, transposes[0]), (model.Ah, transposes[1]),
+                      *((z.A, zT) for z, zT in zip(model.frac, transposes[2:], strict=True))):
+            rows = _touched(M, MT, W)
+            if rows.size:
+                blocked[np.unique(M[rows].indices)] = True
+    return out
 
 
 def _plan_value(model: Model, x: np.ndarray) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -117,7 +118,8 @@ def solve_matrix(
     solver
         "cbc" or "highs".
     threads
-        Threads for the MIP solver.
+        Threads for the MIP solver, and windows solved at once by the window search
+        (default there: the cores, at most 4).
     seed
         Random seed given to the solver.
     heuristic_only
@@ -252,8 +254,9 @@ def _window_search(model: Model, x: np.ndarray, scores: np.ndarray | None,
 
     left = clock.left()
     limit = 60.0 if left is None else max(left - 1.0, 0.0)
+    workers = opts.threads if opts.threads is not None else min(os.cpu_count() or 1, 4)
     x, stats = large_neighbourhood_search(model, x, time_limit=limit, seed=opts.seed,
-                                          scores=scores)
+                                          scores=scores, workers=workers)
     clock.lap("window_search")
     raw = (f"window search: {stats.windows} windows solved with HiGHS, {stats.improved} "
            f"improved the plan")
