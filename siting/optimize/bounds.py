@@ -35,10 +35,8 @@ the most negative reduced costs :math:`c - A^\top(\lambda, \mu, \nu)` plus fract
 knapsacks over :math:`y` and :math:`u`. It is maximised by the volume algorithm from
 Beasley's start (each row priced at the cheapest cost per unit it can get) or from the
 duals of the LP relaxation. Since the subproblem has integral optima, the best it can
-reach is the LP value: on geometric covering that is well below the integer optimum (a
-disc cover of the plane needs :math:`2\pi/\sqrt{27} \approx 1.21` times the area a
-fractional cover needs), so a min-cost gap of 15-20 % against this bound is expected
-and says more about the bound than about the plan.
+reach is the LP value, which on geometric covering can sit several per cent below the
+integer optimum.
 
 LP relaxation. :func:`lp_relaxation` solves the relaxed MIP with HiGHS within a time
 budget; its optimum is a bound and its duals seed the Lagrangian. :func:`best_bound`
