@@ -526,8 +526,7 @@ def best_bound(
 
     t_end = time.perf_counter() + time_limit
     start = None
-    nnz = model.Ao.nnz + model.Ah.nnz + sum(z.A.nnz for z in model.frac)
-    if nnz <= _LP_MAX_NNZ and time_limit > 0.5:
+    if model.nnz <= _LP_MAX_NNZ and time_limit > 0.5:
         lp = lp_relaxation(model, time_limit=0.8 * time_limit, method="simplex")
         if lp.optimal:  # the Lagrangian dual cannot beat the LP relaxation: done
             scores = None if maxc or lp.mult is None else reduced_costs(model, lp.mult)

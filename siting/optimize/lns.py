@@ -164,12 +164,6 @@ def _window_zone(z: FracZone, zT: sp.csr_array, x: np.ndarray, xo: np.ndarray,
                     int(max(np.ceil(z.need - have - _EPS), 0)))
 
 
-def _sub_value(sub: Model, xw: np.ndarray) -> float:
-    if sub.objective == "min_cost":
-        return float(sub.costs @ xw)
-    return float(sub.wo[(sub.Ao @ xw) >= sub.ko - 0.5].sum())
-
-
 def large_neighbourhood_search(
     model: Model, x: np.ndarray, *, time_limit: float, size: int = 150,
     window_time: float = 2.0, seed: int = 0, scores: np.ndarray | None = None,
@@ -253,8 +247,8 @@ def large_neighbourhood_search(
                 if out.x is None:
                     continue
                 nw = out.x[:W.size] > 0.5
-                old = _sub_value(sub, x[W].astype(np.float64))
-                new = _sub_value(sub, nw.astype(np.float64))
+                old = _plan_value(sub, x[W].astype(np.float64))
+                new = _plan_value(sub, nw.astype(np.float64))
                 if not ((new > old + _EPS) if maxc else (new < old - _EPS)):
                     continue
                 trial = x.copy()
@@ -308,6 +302,7 @@ def _disjoint_windows(
 
 
 def _plan_value(model: Model, x: np.ndarray) -> float:
+    """Cost (min cost) or covered weight (max cover) of a plan of the model."""
     xf = x.astype(np.float64)
     if model.objective == "min_cost":
         return float(model.costs @ xf)

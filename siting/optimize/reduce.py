@@ -65,6 +65,11 @@ class Model:
         return int(self.cols.size)
 
     @property
+    def nnz(self) -> int:
+        """Non-zeros of the objective, zone and partial-zone matrices together."""
+        return int(self.Ao.nnz + self.Ah.nnz + sum(z.A.nnz for z in self.frac))
+
+    @property
     def Ao_csc(self) -> sp.csc_array:
         """Objective matrix in CSC form."""
         return self.Ao.tocsc()

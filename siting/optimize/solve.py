@@ -230,7 +230,7 @@ def solve_problem(
     outcome: MipOutcome | None = None
     need_mip = not opts.heuristic_only and (
         heur_x is None or relative_gap(heur_obj, bound) > opts.mip_gap)
-    if need_mip and heur_x is not None and _nnz(model) > MIP_MAX_NNZ:
+    if need_mip and heur_x is not None and model.nnz > MIP_MAX_NNZ:
         heur_x, outcome = _window_search(model, heur_x, scores, opts, clock)
     elif need_mip:
         outcome = _run_mip(model, heur_x, opts, clock)
@@ -241,10 +241,6 @@ MIP_MAX_NNZ = 2_000_000
 """Above this many non-zeros (reduced model) the time left after the heuristic and the
 bound goes to the window search (:mod:`siting.optimize.lns`) instead of the full MIP,
 whose root LP alone does not finish in minutes at that size."""
-
-
-def _nnz(model: Model) -> int:
-    return int(model.Ao.nnz + model.Ah.nnz + sum(z.A.nnz for z in model.frac))
 
 
 def _window_search(model: Model, x: np.ndarray, scores: np.ndarray | None,
@@ -272,7 +268,7 @@ def _swap_time(model: Model, clock: _Clock, heuristic_only: bool) -> float:
     microseconds per non-zero (the solver is then quicker than a long search, while on
     larger ones a better start saves it more time than the search costs)."""
     cap = clock.share(0.3, 30.0)
-    nnz = _nnz(model)
+    nnz = model.nnz
     if heuristic_only or nnz >= _SMALL_NNZ:
         return cap
     return min(cap, 0.05 + 1e-5 * nnz)
