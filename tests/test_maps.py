@@ -467,7 +467,8 @@ def test_map_in_headless_chromium(browser, map_html: Path, plan: FakePlan,
         lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content .siting-site")
     )
     popup = drv.find_element(By.CSS_SELECTOR, ".leaflet-popup-content")
-    assert hostile_id in popup.text
+    # the popup pans the map to fit itself; its title is visible text once the pan ends
+    WebDriverWait(drv, 5).until(lambda d: hostile_id in popup.text)
     assert HOSTILE in popup.text  # shown as text
     assert not popup.find_elements(By.TAG_NAME, "img")
     assert drv.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
