@@ -451,6 +451,10 @@ class OptimizeConfig(_Strict):
         ``"order"``: one plan for the last target, then rollout years by
         marginal gain; ``"phased"``: year by year, each year's plan optimised
         with the earlier years kept and the key zones due in the first year.
+    phasing
+        How a ``"phased"`` rollout is solved: ``"auto"`` (one MIP over all
+        the years when it fits, else year by year), ``"joint"`` or
+        ``"rolling"`` (year by year).
     yearly_budget
         Budget of new sites per year (``"phased"`` rollout).
     capacity
@@ -474,6 +478,7 @@ class OptimizeConfig(_Strict):
     exclude: list[str] = Field(default_factory=list)
     quotas: list[QuotaConfig] = Field(default_factory=list)
     rollout: Literal["order", "phased"] = "order"
+    phasing: Literal["auto", "joint", "rolling"] = "auto"
     yearly_budget: dict[int, float] = Field(default_factory=dict)
     capacity: dict[str, float] = Field(default_factory=dict)
 

@@ -442,10 +442,10 @@ def solve_phased_plan(
 ) -> tuple[SolveResult, np.ndarray]:
     """Solve a multi-year rollout: each year's cumulative target, key zones in year one.
 
-    Year by year, with every site built earlier kept (see
-    :func:`siting.optimize.solve_phased`); ``optimize.targets`` gives the
-    cumulative site caps and ``optimize.yearly_budget`` the budget of new sites
-    per year.
+    Jointly over the years or year by year, every site built earlier kept (see
+    :func:`siting.optimize.solve_phased` and ``optimize.phasing``);
+    ``optimize.targets`` gives the cumulative site caps and
+    ``optimize.yearly_budget`` the budget of new sites per year.
 
     Parameters
     ----------
@@ -485,6 +485,7 @@ def solve_phased_plan(
             solver=oc.solver,
             threads=oc.threads,
             seed=cfg.seed,
+            method=oc.phasing,
             **hard,
         )
     result = phased.results[-1]

@@ -64,7 +64,7 @@ def test_phased_rollout_keeps_built_sites_and_zones_first() -> None:
     A, w, _c = random_instance(6, m=50, n=10)
     zone = ZoneRequirement("Anting core", np.arange(3), 1.0)
     res = solve_phased(A, years=[2020, 2021], cumulative_sites=[3, 5], weights=w,
-                       fixed=[9], zones_by_year={2020: [zone]})
+                       fixed=[9], zones_by_year={2020: [zone]}, method="rolling")
     assert res.status == "optimal"
     assert res.year_of[9] == EXISTING
     first, last = res.selected(2020), res.selected()
@@ -72,6 +72,7 @@ def test_phased_rollout_keeps_built_sites_and_zones_first() -> None:
     assert first.size <= 3 and last.size <= 5
     assert check_solution(A, first, zones=[zone]) == []
     assert ((res.year_of == 2021).sum()) == last.size - first.size
+    assert res.method == "rolling"
     # year 1 is the optimum for its own constraints
     best = brute_force(A, weights=w, max_sites=3, fixed=[9], zones=[zone])
     assert res.results[0].objective == pytest.approx(best)
@@ -98,7 +99,124 @@ def test_phased_infeasible_year_is_reported() -> None:
                                                                            np.array([1]))]}
     res = solve_phased(A, years=[1, 2], cumulative_sites=[1, 1], zones_by_year=zones)
     assert res.status == "infeasible"
+    assert "proved the joint model infeasible" in res.message
+    assert "year 2" in res.message
+    res = solve_phased(A, years=[1, 2], cumulative_sites=[1, 1], zones_by_year=zones,
+                       method="rolling")
+    assert res.status == "infeasible"
     assert res.message.startswith("year 2")
+
+
+def brute_force_rollout(A, years_kw, *, budgets=(None, None), objective="max_cover",
+                        weights=None, costs=None, fixed=()):
+    """Best two-year rollout by enumeration: every pair of plans S1 within S2 that passes
+    the checker with each year's rules and the yearly budgets; the objective is coverage
+    summed over both years (max cover) or the final cost (min cost)."""
+    n = A.shape[1]
+    w = np.ones(A.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    c = np.ones(n) if costs is None else np.asarray(costs, dtype=float)
+    masks = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(bool)
+    feas = [np.array([not check_solution(A, np.flatnonzero(mk), weights=w, costs=c,
+                                         fixed=list(fixed), **kw) for mk in masks])
+            for kw in years_kw]
+    counts = [(A @ masks.T.astype(float)) for _ in years_kw]
+    ks = [np.broadcast_to(kw.get("k", 1), (A.shape[0],))[:, None] for kw in years_kw]
+    val = [w @ (cnt >= k) for cnt, k in zip(counts, ks, strict=True)]
+    cost = masks @ c
+    s1, s2 = np.meshgrid(np.arange(2**n), np.arange(2**n), indexing="ij")
+    ok = ((s1 & s2) == s1) & feas[0][s1] & feas[1][s2]
+    spent0 = c[list(fixed)].sum()
+    if budgets[0] is not None:
+        ok &= cost[s1] - spent0 <= budgets[0] + 1e-9
+    if budgets[1] is not None:
+        ok &= cost[s2] - cost[s1] <= budgets[1] + 1e-9
+    if not ok.any():
+        return None
+    total = val[0][s1] + val[1][s2] if objective == "max_cover" else cost[s2]
+    return float(total[ok].max() if objective == "max_cover" else total[ok].min())
+
+
+def _rollout_cases():
+    zone = ZoneRequirement("Anting core", np.arange(4), 1.0)
+    icv = ZoneRequirement("icv", np.arange(6), 0.5, k=2)
+    return [
+        ({"cumulative_sites": [3, 5], "zones_by_year": {1: [zone]}, "fixed": [8]},
+         [{"max_sites": 3, "zones": [zone]}, {"max_sites": 5, "zones": [zone]}], (None, None)),
+        ({"yearly_budget": [6.0, 5.0]}, [{}, {}], (6.0, 5.0)),
+        ({"cumulative_sites": [2, 4], "zones_by_year": {2: [icv]}},
+         [{"max_sites": 2}, {"max_sites": 4, "zones": [icv]}], (None, None)),
+    ]
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+@pytest.mark.parametrize("seed", [3, 11])
+@pytest.mark.parametrize("case", range(3))
+def test_joint_rollout_matches_enumeration(solver, seed, case) -> None:
+    A, w, c = random_instance(seed, m=30, n=9, density=0.3)
+    kw, years_kw, budgets = _rollout_cases()[case]
+    best = brute_force_rollout(A, years_kw, budgets=budgets, weights=w, costs=c,
+                               fixed=kw.get("fixed", ()))
+    res = solve_phased(A, years=[1, 2], weights=w, costs=c, solver=solver, **kw)
+    assert res.method == "joint" and res.status == "optimal"
+    assert res.objective == pytest.approx(best)
+    assert res.bound == pytest.approx(best, rel=1e-3)
+    first, last = res.selected(1), res.selected(2)
+    assert set(first) <= set(last)
+    for sel, ykw in ((first, years_kw[0]), (last, years_kw[1])):
+        assert check_solution(A, sel, weights=w, costs=c, fixed=kw.get("fixed", []),
+                              **ykw) == []
+    for t, b in enumerate(budgets, start=1):
+        if b is not None:
+            assert c[res.year_of == t].sum() <= b + 1e-9
+    assert res.objective >= res.results[0].objective + res.results[1].objective - 1e-9
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_joint_min_cost_rollout_matches_enumeration(solver) -> None:
+    A, w, c = random_instance(5, m=30, n=9, density=0.3)
+    zone = ZoneRequirement("key", np.arange(3), 1.0)
+    best = brute_force_rollout(A, [{"coverage_target": 0.5},
+                                   {"coverage_target": 0.8, "zones": [zone]}],
+                               objective="min_cost", weights=w, costs=c)
+    res = solve_phased(A, years=[1, 2], objective="min_cost", weights=w, costs=c,
+                       cumulative_target=[0.5, 0.8], zones_by_year={2: [zone]}, solver=solver)
+    assert res.method == "joint" and res.status == "optimal"
+    assert res.objective == pytest.approx(best)
+    assert res.results[-1].objective == pytest.approx(best)
+
+
+def test_joint_rollout_finds_what_rolling_cannot() -> None:
+    # Rolling takes column 0 in year 1 (three rows); year 2 then cannot cover row 1 with
+    # one site. The joint plan takes column 1, which serves both years.
+    A = sp.csr_array(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 0], [1, 0, 0]], dtype=float))
+    zones = {1: [ZoneRequirement("z1", np.array([0]))], 2: [ZoneRequirement("z2",
+                                                                            np.array([1]))]}
+    kw = {"years": [1, 2], "cumulative_sites": [1, 1], "zones_by_year": zones}
+    assert solve_phased(A, method="rolling", **kw).status == "infeasible"
+    res = solve_phased(A, **kw)
+    assert res.method == "joint" and res.status == "optimal"
+    assert res.year_of.tolist() == [NOT_SELECTED, 1, NOT_SELECTED]
+    assert "rolling plan failed" in res.message
+
+
+def test_joint_rollout_beats_rolling_on_coverage_over_the_years() -> None:
+    A, w, _ = random_instance(2, m=60, n=12, density=0.2)
+    kw = {"years": [1, 2], "cumulative_sites": [2, 5], "weights": w}
+    rolled = solve_phased(A, method="rolling", **kw)
+    joint = solve_phased(A, method="joint", **kw)
+    assert rolled.method == "rolling" and np.isnan(rolled.bound)
+    assert joint.status == "optimal"
+    assert joint.objective >= rolled.objective
+
+
+def test_auto_rollout_falls_back_to_rolling_when_too_large(monkeypatch) -> None:
+    from siting.optimize import solve as solve_module
+
+    A, w, _ = random_instance(4, m=30, n=9)
+    monkeypatch.setattr(solve_module, "MIP_MAX_NNZ", 1)
+    kw = {"years": [1, 2], "cumulative_sites": [2, 4], "weights": w}
+    assert solve_phased(A, **kw).method == "rolling"
+    assert solve_phased(A, method="joint", **kw).method == "joint"
 
 
 @pytest.mark.parametrize(
@@ -107,6 +225,7 @@ def test_phased_infeasible_year_is_reported() -> None:
         ({"years": [2021, 2020]}, "strictly increasing"),
         ({"years": [1, 2], "cumulative_sites": [3]}, "one per year"),
         ({"years": [1], "zones_by_year": {5: []}}, r"not in years"),
+        ({"years": [1, 2], "method": "best"}, "method must be one of"),
     ],
 )
 def test_phased_bad_arguments(kw, match) -> None:

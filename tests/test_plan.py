@@ -256,9 +256,11 @@ def test_radio_model_plan_writes_rsrp(tmp_path: Path) -> None:
     assert (out / "map.html").stat().st_size > 0
 
 
-def test_phased_rollout_years(solved) -> None:
+@pytest.mark.parametrize("phasing", ["auto", "rolling"])
+def test_phased_rollout_years(solved, phasing: str) -> None:
     cfg, inputs, _ = solved
-    phased = _variant(cfg, rollout="phased", targets={2020: 20, 2021: 40}, max_sites=None)
+    phased = _variant(cfg, rollout="phased", targets={2020: 20, 2021: 40}, max_sites=None,
+                      phasing=phasing)
     plan = make_plan(phased, inputs=inputs)
     years = plan.sites["rollout_year"]
     assert set(years) <= {2020, 2021}

@@ -17,28 +17,52 @@ year :math:`t` (:math:`t = 1..T`) and :math:`y_{it}` covered in year :math:`t`:
     \sum_i w_i y_{it} \ge T_t \sum_i w_i,\quad
     \text{zones of every year } s \le t \text{ met in year } t.
 
-It is solved by a rolling decomposition that scales to the district: year 1 is solved
-with the zones due in year 1 (key zones first), then each following year is solved with
-every site built so far fixed, its cumulative site count :math:`P_t`, a budget of the
-fixed sites' cost plus :math:`B_t`, and its cumulative target. Each year's plan is
-optimal (or has a proven gap) given the earlier years; the sequence is not guaranteed
-jointly optimal, which each year's message states.
+Two methods solve it. The joint method (:mod:`siting.optimize.joint`) solves the
+whole formulation as one MIP, so the rollout is optimal over all the years together (or
+has a proven gap on the joint objective: weighted coverage summed over the years, or the
+final cost). The rolling method scales to the district: year 1 is solved with the zones
+due in year 1 (key zones first), then each following year with every site built so far
+fixed, its cumulative site count :math:`P_t`, a budget of the fixed sites' cost plus
+:math:`B_t`, and its cumulative target; each year is optimal (or has a proven gap) given
+the earlier years, and the sequence is not guaranteed jointly optimal. ``method="auto"``
+uses the joint MIP when its years together have at most
+:data:`~siting.optimize.solve.MIP_MAX_NNZ` non-zeros, starting it from the rolling plan
+(which gets a third of the time), and keeps the better rollout of the two.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from siting._errors import ConfigError
+from siting.optimize import solve as _solve
+from siting.optimize.bounds import best_bound
+from siting.optimize.checker import coverage_counts
+from siting.optimize.joint import (
+    JointModel,
+    joint_model,
+    joint_start,
+    plan_value,
+    rollout_violations,
+    solve_joint,
+)
 from siting.optimize.problem import Problem, Quota, ZoneRequirement, make_problem
-from siting.optimize.result import SolveResult
+from siting.optimize.reduce import Model
+from siting.optimize.result import SolveResult, relative_gap
 from siting.optimize.solve import SolveOptions, solve_problem
+
+log = logging.getLogger(__name__)
 
 NOT_SELECTED = -1
 EXISTING = 0
+METHODS = ("auto", "joint", "rolling")
+_GAP_EPS = 1e-9
+_YEAR_BOUND_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -53,11 +77,23 @@ class PhasedResult:
         Per column: the year it is built, ``EXISTING`` (0) for fixed (existing) sites,
         ``NOT_SELECTED`` (-1) otherwise.
     results
-        One :class:`SolveResult` per year solved (cumulative plan of that year).
+        One :class:`SolveResult` per year (the cumulative plan of that year). With the
+        rolling method each year's bound holds given the earlier years; with the joint
+        method it is a proven bound of that year on its own.
     status
-        "optimal" if every year is optimal, "feasible", or the first failing status.
+        "optimal" (jointly optimal within the gap for the joint method; every year optimal
+        given the earlier years for the rolling one), "feasible", or the failing status.
     message
         One sentence.
+    method
+        "joint" or "rolling": which method gave the plan.
+    objective
+        Joint objective of the plan: weighted coverage summed over the years (max cover)
+        or the cost of the final plan (min cost).
+    bound
+        Proven bound on the joint objective (joint method; ``nan`` for rolling).
+    gap
+        Relative gap between ``objective`` and ``bound`` (``inf`` without a bound).
     """
 
     years: list[int]
@@ -65,6 +101,10 @@ class PhasedResult:
     results: list[SolveResult] = field(default_factory=list)
     status: str = "feasible"
     message: str = ""
+    method: str = "rolling"
+    objective: float = float("nan")
+    bound: float = float("nan")
+    gap: float = float("inf")
 
     def selected(self, year: int | None = None) -> np.ndarray:
         """Columns built by the end of ``year`` (default: the last year), existing included."""
@@ -79,6 +119,18 @@ def _per_year(values: Sequence[float] | None, n: int, name: str) -> list[float |
     if len(vals) != n:
         raise ConfigError(f"{name} has {len(vals)} values for {n} years; give one per year")
     return vals
+
+
+@dataclass(frozen=True)
+class _Rollout:
+    """The validated rollout settings."""
+
+    base: Problem
+    years: list[int]
+    zones_by_year: dict[int, list[ZoneRequirement]]
+    sites: list[float | None]
+    budgets: list[float | None]
+    targets: list[float | None]
 
 
 def solve_phased(
@@ -103,6 +155,7 @@ def solve_phased(
     threads: int | None = None,
     seed: int = 0,
     heuristic_only: bool = False,
+    method: str = "auto",
 ) -> PhasedResult:
     """Plan a multi-year rollout (see the module docstring for the formulation).
 
@@ -123,9 +176,12 @@ def solve_phased(
     objective, weights, costs, k, fixed, forbidden, conflicts, quotas
         As in :func:`~siting.optimize.solve_matrix`.
     time_limit
-        Seconds for the whole rollout, shared equally between the years.
+        Seconds for the whole rollout.
     mip_gap, solver, threads, seed, heuristic_only
-        As in :func:`~siting.optimize.solve_matrix`.
+        As in :func:`~siting.optimize.solve_matrix` (``heuristic_only`` implies rolling).
+    method
+        "auto" (joint when it fits, see the module docstring), "joint" (always, whatever
+        the size) or "rolling".
 
     Returns
     -------
@@ -135,29 +191,50 @@ def solve_phased(
     from siting.optimize.backends import check_solver
 
     check_solver(solver)
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     yrs = [int(y) for y in years]
     if not yrs or yrs != sorted(set(yrs)):
         raise ConfigError(f"years must be non-empty and strictly increasing, got {yrs}")
-    zby = dict(zones_by_year or {})
+    zby = {y: list(z) for y, z in (zones_by_year or {}).items()}
     unknown = sorted(set(zby) - set(yrs))
     if unknown:
         raise ConfigError(f"zones_by_year has years {unknown} not in years {yrs}")
-    sites = _per_year(cumulative_sites, len(yrs), "cumulative_sites")
-    budgets = _per_year(yearly_budget, len(yrs), "yearly_budget")
     targets = _per_year(cumulative_target, len(yrs), "cumulative_target")
     base = make_problem(A, weights=weights, costs=costs, objective=objective, k=k,
                         fixed=fixed, forbidden=forbidden, conflicts=conflicts, quotas=quotas,
                         coverage_target=next((t for t in targets if t is not None), None),
                         zones=[z for y in yrs for z in zby.get(y, [])])
-    per = None if time_limit is None else time_limit / len(yrs)
-    opts = SolveOptions(time_limit=per, mip_gap=mip_gap, solver=solver, threads=threads,
-                        seed=seed, heuristic_only=heuristic_only)
+    ro = _Rollout(base, yrs, zby, _per_year(cumulative_sites, len(yrs), "cumulative_sites"),
+                  _per_year(yearly_budget, len(yrs), "yearly_budget"), targets)
+    opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, solver=solver,
+                        threads=threads, seed=seed, heuristic_only=heuristic_only)
+    t0 = time.perf_counter()
+    jm = None
+    if method != "rolling" and not heuristic_only and len(yrs) > 1:
+        jm = _joint_model(ro, forced=method == "joint")
+    if jm is None:
+        return _rolling(ro, opts)
+    share = None if time_limit is None else time_limit / 3.0
+    rolled = _rolling(ro, replace(opts, time_limit=share))
+    reserve = _YEAR_BOUND_S * (len(yrs) - 1)  # for the bounds of the later years
+    left = (None if time_limit is None
+            else max(time_limit - (time.perf_counter() - t0) - reserve, 1.0))
+    return _joint(ro, jm, rolled, replace(opts, time_limit=left))
+
+
+def _rolling(ro: _Rollout, opts: SolveOptions) -> PhasedResult:
+    """Year by year, every site built earlier fixed (see the module docstring)."""
+    yrs, base = ro.years, ro.base
+    per = None if opts.time_limit is None else opts.time_limit / len(yrs)
+    opts = replace(opts, time_limit=per)
     year_of = np.full(base.shape[1], NOT_SELECTED, dtype=np.int64)
     year_of[base.fixed] = EXISTING
     results: list[SolveResult] = []
     built = base.fixed.copy()
     for i, y in enumerate(yrs):
-        prob = _year_problem(base, built, zby, yrs[: i + 1], sites[i], budgets[i], targets[i])
+        prob = _year_problem(base, built, ro.zones_by_year, yrs[: i + 1], ro.sites[i],
+                             ro.budgets[i], ro.targets[i])
         res = solve_problem(prob, opts, starts=[np.flatnonzero(built)])
         results.append(res)
         if not res.ok:
@@ -171,12 +248,13 @@ def solve_phased(
     msg = (f"{int((year_of > 0).sum())} new sites over {len(yrs)} years; each year "
            f"{'optimal' if status == 'optimal' else 'feasible'} given the years before it "
            "(rolling plan, not proven jointly optimal).")
-    return PhasedResult(yrs, year_of, results, status, msg)
+    value = _value(ro, [r.selected for r in results])
+    return PhasedResult(yrs, year_of, results, status, msg, "rolling", value)
 
 
 def _year_problem(
     base: Problem, built: np.ndarray, zby: Mapping[int, Sequence[ZoneRequirement]],
-    upto: list[int], max_sites: int | None, budget: float | None, target: float | None,
+    upto: list[int], max_sites: float | None, budget: float | None, target: float | None,
 ) -> Problem:
     zones = tuple(z for y in upto for z in base.zones
                   if any(z.name == o.name for o in zby.get(y, [])))
@@ -189,4 +267,140 @@ def _year_problem(
         max_sites=None if max_sites is None else int(max_sites),
         budget=None if budget is None else spent + float(budget),
         coverage_target=None if target is None else float(target),
+    )
+
+
+# -- joint ------------------------------------------------------------------------------
+def _joint_problems(ro: _Rollout) -> list[Problem]:
+    """Each year's own rules with only the existing sites fixed; the budget is the
+    cumulative one (implied by the yearly budgets, it tightens each year's bound)."""
+    out = []
+    for i in range(len(ro.years)):
+        spent = ro.budgets[: i + 1]
+        budget = None if any(b is None for b in spent) else float(sum(spent))
+        out.append(_year_problem(ro.base, ro.base.fixed, ro.zones_by_year, ro.years[: i + 1],
+                                 ro.sites[i], budget, ro.targets[i]))
+    return out
+
+
+def _joint_model(ro: _Rollout, *, forced: bool) -> JointModel | None:
+    """The joint model, or ``None`` when "auto" finds it too large for the full MIP."""
+    jm = joint_model(ro.base, _joint_problems(ro), ro.budgets)
+    if not forced and jm.nnz > _solve.MIP_MAX_NNZ:
+        log.info("joint rollout model has %d non-zeros (over %d): rolling plan",
+                 jm.nnz, _solve.MIP_MAX_NNZ)
+        return None
+    return jm
+
+
+def _value(ro: _Rollout, plans: Sequence[np.ndarray]) -> float:
+    return plan_value(_joint_problems(ro), plans)
+
+
+def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
+           opts: SolveOptions) -> PhasedResult:
+    """Solve the joint MIP from the rolling plan and keep the better rollout."""
+    t0 = time.perf_counter()
+    maxc = ro.base.objective == "max_cover"
+    probs = jm.problems
+    plans0 = [rolled.selected(y) for y in ro.years] if rolled.status in (
+        "optimal", "feasible") else None
+    start = None if plans0 is None else joint_start(jm, plans0)
+    plans, out = solve_joint(jm, start, solver=opts.solver, time_limit=opts.time_limit,
+                             mip_gap=opts.mip_gap, threads=opts.threads, seed=opts.seed)
+    if plans is not None:
+        bad = rollout_violations(probs, plans, ro.budgets)
+        if bad:
+            log.warning("%s returned a rollout that breaks rules (%s); it is ignored",
+                        out.solver, "; ".join(bad[:3]))
+            plans = None
+    if plans0 is not None and (plans is None or _better(
+            maxc, plan_value(probs, plans0), plan_value(probs, plans))):
+        plans = plans0
+    bound = float("nan")
+    if np.isfinite(out.bound):
+        bound = -out.bound if maxc else out.bound
+    if plans is None:
+        if out.kind == "infeasible":
+            msg = (f"No rollout meets every year's rules: {out.solver} proved the joint "
+                   f"model infeasible ({out.raw_status}). {rolled.message}")
+            return replace(rolled, status="infeasible", message=msg.strip(), method="joint")
+        return replace(rolled, message=f"{rolled.message} The joint MIP found no rollout "
+                                       f"({out.raw_status}).")
+    value = plan_value(probs, plans)
+    if np.isfinite(bound):
+        bound = max(bound, value) if maxc else min(bound, value)
+    gap = relative_gap(value, bound)
+    within = gap <= opts.mip_gap + _GAP_EPS
+    status = "optimal" if within else "feasible"
+    stop = ("optimal" if gap <= _GAP_EPS else "gap_reached") if within else "time_limit"
+    year_of = _year_of(ro, plans)
+    known = _year_one_bound(rolled, maxc)
+    results = []
+    for i, (p, m, s) in enumerate(zip(probs, jm.models, plans, strict=True)):
+        extra = known if i == 0 else (bound if i == len(plans) - 1 and not maxc else None)
+        results.append(_year_result(p, m, s, opts, stop, time.perf_counter() - t0,
+                                    out.solver, out.raw_status, extra))
+    what = "weighted coverage summed over the years" if maxc else "final cost"
+    roll = (f"the rolling plan gave {rolled.objective:.6g}" if plans0 is not None
+            else "the rolling plan failed")
+    msg = (f"{int((year_of > 0).sum())} new sites over {len(ro.years)} years, planned "
+           f"jointly: {what} {value:.6g}, proven bound {bound:.6g}, gap {gap:.3%} "
+           f"({'jointly optimal' if within else 'time limit reached'}; {roll}).")
+    return PhasedResult(ro.years, year_of, results, status, msg, "joint", value, bound, gap)
+
+
+def _better(maxc: bool, a: float, b: float) -> bool:
+    return a > b if maxc else a < b
+
+
+def _year_of(ro: _Rollout, plans: Sequence[np.ndarray]) -> np.ndarray:
+    year_of = np.full(ro.base.shape[1], NOT_SELECTED, dtype=np.int64)
+    for y, s in zip(reversed(ro.years), reversed(plans), strict=True):
+        year_of[s] = y
+    year_of[ro.base.fixed] = EXISTING
+    return year_of
+
+
+def _year_one_bound(rolled: PhasedResult, maxc: bool) -> tuple[float, str] | None:
+    """The rolling plan's first-year bound: its first year is the joint model's first year
+    on its own (only existing sites fixed), so the bound holds there too."""
+    if not rolled.results or not np.isfinite(rolled.results[0].bound):
+        return None
+    r = rolled.results[0]
+    return float(r.bound), r.bound_source
+
+
+def _year_result(problem: Problem, model: Model, selected: np.ndarray, opts: SolveOptions,
+                 stop: str, elapsed: float, solver: str, raw: str,
+                 known: tuple[float, str] | float | None) -> SolveResult:
+    """One year of a joint rollout, with a proven bound of that year on its own: the
+    ``known`` bound found earlier (a number is the joint MIP's bound on the final cost), or
+    else the LP or Lagrangian bound found in a few seconds."""
+    maxc = problem.objective == "max_cover"
+    counts = coverage_counts(problem, selected)
+    covered = counts >= problem.k
+    objective = (float(problem.weights[covered].sum()) if maxc
+                 else float(problem.costs[selected].sum()))
+    if isinstance(known, float | int):
+        known = (float(known), "mip") if np.isfinite(known) else None
+    if known is None:
+        bound, source, _ = best_bound(model, incumbent=objective, time_limit=_YEAR_BOUND_S)
+    else:
+        bound, source = known
+    bound = max(bound, objective) if maxc else min(bound, objective)
+    gap = relative_gap(objective, bound)
+    within = gap <= opts.mip_gap + _GAP_EPS
+    what = "weighted coverage" if maxc else "cost"
+    msg = (f"{'Optimal' if within else 'Feasible'} year plan with {selected.size} sites in "
+           f"a jointly planned rollout: {what} {objective:.6g}, proven bound of this year "
+           f"alone {bound:.6g}, gap {gap:.3%}.")
+    return SolveResult(
+        selected=np.asarray(selected, dtype=np.int64), objective=objective,
+        bound=float(bound), bound_source=source, gap=gap,
+        status="optimal" if within else "feasible", stop_reason=stop,
+        solver=solver, solver_status=raw, message=msg, covered=covered,
+        coverage_count=counts, heuristic_objective=float("nan"),
+        timings={"total": elapsed}, reductions=dict(model.reductions),
+        objective_name=problem.objective,
     )

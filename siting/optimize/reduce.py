@@ -161,7 +161,7 @@ def _k_is_one(problem: Problem) -> bool:
     return all(z.k in (None, 1) for z in problem.zones)
 
 
-def build_model(problem: Problem, *, reduce: bool = True) -> Model:
+def build_model(problem: Problem, *, reduce: bool = True, dominance: bool = True) -> Model:
     """Apply the reductions and return the :class:`Model` every method works on.
 
     Parameters
@@ -171,6 +171,9 @@ def build_model(problem: Problem, *, reduce: bool = True) -> Model:
     reduce
         When false, only forbidden columns are removed and no rows are merged (used by
         tests to compare the optimum with and without reductions).
+    dominance
+        When false, dominated columns are kept (the joint multi-year model gives every
+        year the same columns, chosen once on the union of the years' rows).
     """
     m, n = problem.shape
     red: dict[str, float] = {}
@@ -184,7 +187,7 @@ def build_model(problem: Problem, *, reduce: bool = True) -> Model:
     zone_rows = (np.unique(np.concatenate([z.rows for z in problem.zones]))
                  if problem.zones else np.zeros(0, dtype=np.int64))
     cols = np.flatnonzero(allowed)
-    safe = (reduce and _k_is_one(problem) and problem.conflicts.size == 0
+    safe = (reduce and dominance and _k_is_one(problem) and problem.conflicts.size == 0
             and not problem.quotas and problem.capacity is None)
     red["dominated_columns"] = 0
     if safe:
