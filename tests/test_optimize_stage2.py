@@ -251,3 +251,27 @@ def test_pareto_needs_one_kind_of_limit() -> None:
     A, _, _ = random_instance(0)
     with pytest.raises(ConfigError, match="exactly one of budgets or site_counts"):
         pareto_front(A, budgets=[1], site_counts=[1])
+
+
+def test_highs_bound_is_in_the_plan_frame_with_a_start() -> None:
+    # HiGHS 1.16 given this start reports objective and bound 2 (without the constant that
+    # presolve moved out); the optimum is 5. The back-end must not return that bound.
+    from siting.optimize.backends import solve_highs
+    from siting.optimize.joint import joint_model, joint_start
+    from siting.optimize.phasing import _joint_problems, _Rollout
+    from siting.optimize.problem import make_problem
+
+    A, w, c = random_instance(5, m=30, n=9, density=0.3)
+    zone = ZoneRequirement("key", np.arange(3), 1.0)
+    base = make_problem(A, weights=w, costs=c, objective="min_cost", coverage_target=0.5,
+                        zones=[zone])
+    ro = _Rollout(base, [1, 2], {2: [zone]}, [None, None], [None, None], [0.5, 0.8])
+    jm = joint_model(base, _joint_problems(ro), ro.budgets)
+    rolled = solve_phased(A, years=[1, 2], objective="min_cost", weights=w, costs=c,
+                          cumulative_target=[0.5, 0.8], zones_by_year={2: [zone]},
+                          method="rolling")
+    start = joint_start(jm, [rolled.selected(1), rolled.selected(2)])
+    out = solve_highs(jm.milp, start, time_limit=30, mip_gap=1e-4, threads=1, seed=0)
+    assert out.kind == "optimal"
+    assert out.objective == pytest.approx(float(jm.milp.c @ out.x))
+    assert out.bound == pytest.approx(5.0)
