@@ -29,7 +29,14 @@ from siting.config import Config, QuotaConfig
 from siting.coverage import CoverageMatrix, build_coverage, make_model
 from siting.demand import DemandGrid, build_demand
 from siting.layers import Layers, load_layers
-from siting.optimize import Quota, SolveResult, ZoneRequirement, check_solution, solve_matrix
+from siting.optimize import (
+    PhasedResult,
+    Quota,
+    SolveResult,
+    ZoneRequirement,
+    check_solution,
+    solve_matrix,
+)
 
 __all__ = ["Plan", "PlanInputs", "make_plan", "prepare", "solve_plan"]
 
@@ -421,15 +428,21 @@ def make_plan(
     """
     if inputs is None:
         inputs = prepare(cfg)
-    year_of = None
+    year_of, phased = None, None
     if cfg.optimize.rollout == "phased" and cfg.optimize.targets:
-        result, year_of = solve_phased_plan(inputs, cfg, previous=previous)
+        result, phased = solve_phased_plan(inputs, cfg, previous=previous)
+        year_of = phased.year_of
     else:
         result = solve_plan(inputs, cfg, previous=previous)
     with _stage("check", inputs.timings):
         _independent_check(inputs, cfg, result, previous=previous)
     with _stage("statistics", inputs.timings):
         plan = assemble_plan(inputs, cfg, result, previous=previous, year_of=year_of)
+        if phased is not None:
+            plan.solve["rollout"] = {
+                key: _plain(getattr(phased, key))
+                for key in ("method", "status", "objective", "bound", "gap", "message")
+            }
     if cfg.outputs.curve_budgets:
         with _stage("curve", inputs.timings):
             plan.curve = coverage_curve(inputs, cfg, budgets=list(cfg.outputs.curve_budgets))
@@ -439,7 +452,7 @@ def make_plan(
 
 def solve_phased_plan(
     inputs: PlanInputs, cfg: Config, *, previous: Plan | None = None
-) -> tuple[SolveResult, np.ndarray]:
+) -> tuple[SolveResult, PhasedResult]:
     """Solve a multi-year rollout: each year's cumulative target, key zones in year one.
 
     Jointly over the years or year by year, every site built earlier kept (see
@@ -459,8 +472,9 @@ def solve_phased_plan(
     Returns
     -------
     tuple
-        The final year's result (the whole plan) and the rollout year of every
-        candidate (0 for kept sites, -1 when not selected).
+        The final year's result (the whole plan) and the rollout (its
+        ``year_of``: the year of every candidate, 0 for kept sites, -1 when
+        not selected; its method, joint objective, bound and gap).
     """
     from siting.optimize import solve_phased
 
@@ -491,7 +505,7 @@ def solve_phased_plan(
     result = phased.results[-1]
     result.raise_for_status()
     log.info("%s", phased.message)
-    return result, phased.year_of
+    return result, phased
 
 
 def _independent_check(

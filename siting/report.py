@@ -112,8 +112,23 @@ def _kpis(plan: ReportPlan, sites: pd.DataFrame) -> pd.DataFrame:
          + (f" ({solve['bound_source']})" if solve.get("bound_source") else "")),
         ("Gap 间隙", _pct(solve.get("gap"), 2)),
         ("Solver 求解器", str(solve.get("solver", "–"))),
+        *_rollout_rows(solve.get("rollout")),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["Indicator 指标", "Value 数值"])
+
+
+def _rollout_rows(rollout: dict | None) -> list[tuple[str, str]]:
+    """The phased rollout's own status: joint (with its bound over all years) or rolling."""
+    if not rollout:
+        return []
+    method = str(rollout.get("method", "–"))
+    what = ("joint: all years in one MIP" if method == "joint"
+            else "rolling: year by year, each optimal given the years before it")
+    rows = [("Rollout method 分期方法", what),
+            ("Rollout status 分期状态", str(rollout.get("status", "–")))]
+    if method == "joint":
+        rows.append(("Rollout gap 分期间隙", _pct(rollout.get("gap"), 2)))
+    return rows
 
 
 def _towns(plan: ReportPlan) -> pd.DataFrame:

@@ -270,6 +270,15 @@ def test_phased_rollout_years(solved, phasing: str) -> None:
     # rollout order: every 2020 site comes before every 2021 site
     assert years.is_monotonic_increasing
     assert plan.zones["met"].all()
+    rollout = plan.solve["rollout"]
+    assert rollout["method"] == ("joint" if phasing == "auto" else "rolling")
+    if rollout["method"] == "joint":
+        assert rollout["bound"] >= rollout["objective"] - 1e-6
+        assert "planned jointly" in rollout["message"]
+    from siting.report import report_tables
+
+    kpis = report_tables(plan)["kpis"].set_index("Indicator 指标")["Value 数值"]
+    assert kpis["Rollout method 分期方法"].startswith(rollout["method"])
 
 
 def test_phased_needs_targets(tmp_path: Path) -> None:

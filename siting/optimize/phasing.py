@@ -333,7 +333,8 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
     gap = relative_gap(value, bound)
     within = gap <= opts.mip_gap + _GAP_EPS
     status = "optimal" if within else "feasible"
-    stop = ("optimal" if gap <= _GAP_EPS else "gap_reached") if within else "time_limit"
+    stop = (("optimal" if gap <= _GAP_EPS else "gap_reached") if within
+            else "solver_failed" if out.kind == "failed" else "time_limit")
     year_of = _year_of(ro, plans)
     known = _year_one_bound(rolled, maxc)
     results = []
@@ -346,7 +347,7 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
             else "the rolling plan failed")
     msg = (f"{int((year_of > 0).sum())} new sites over {len(ro.years)} years, planned "
            f"jointly: {what} {value:.6g}, proven bound {bound:.6g}, gap {gap:.3%} "
-           f"({'jointly optimal' if within else 'time limit reached'}; {roll}).")
+           f"({'jointly optimal' if within else stop.replace('_', ' ')}; {roll}).")
     return PhasedResult(ro.years, year_of, results, status, msg, "joint", value, bound, gap)
 
 
