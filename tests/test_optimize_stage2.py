@@ -210,10 +210,10 @@ def test_joint_rollout_beats_rolling_on_coverage_over_the_years() -> None:
 
 
 def test_auto_rollout_falls_back_to_rolling_when_too_large(monkeypatch) -> None:
-    from siting.optimize import solve as solve_module
+    from siting.optimize import phasing
 
     A, w, _ = random_instance(4, m=30, n=9)
-    monkeypatch.setattr(solve_module, "MIP_MAX_NNZ", 1)
+    monkeypatch.setattr(phasing, "JOINT_MAX_NNZ", 1)
     kw = {"years": [1, 2], "cumulative_sites": [2, 4], "weights": w}
     assert solve_phased(A, **kw).method == "rolling"
     assert solve_phased(A, method="joint", **kw).method == "joint"
