@@ -440,7 +440,7 @@ def make_plan(
         plan = assemble_plan(inputs, cfg, result, previous=previous, year_of=year_of)
         if phased is not None:
             plan.solve["rollout"] = {
-                key: _plain(getattr(phased, key))
+                key: _finite_or_none(_plain(getattr(phased, key)))
                 for key in ("method", "status", "objective", "bound", "gap", "message")
             }
     if cfg.outputs.curve_budgets:
@@ -757,6 +757,11 @@ def assemble_plan(
         if inputs.coverage.rsrp is None
         else sp.csc_matrix(inputs.coverage.rsrp[:, selected[order]]),
     )
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``None`` for a float that is not finite (no bound), the value otherwise."""
+    return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
 def _plain(value: Any) -> Any:

@@ -275,6 +275,8 @@ def test_phased_rollout_years(solved, phasing: str) -> None:
     if rollout["method"] == "joint":
         assert rollout["bound"] >= rollout["objective"] - 1e-6
         assert "planned jointly" in rollout["message"]
+    else:
+        assert rollout["bound"] is None and "not proven jointly optimal" in rollout["message"]
     from siting.report import report_tables
 
     kpis = report_tables(plan)["kpis"].set_index("Indicator 指标")["Value 数值"]
