@@ -40,6 +40,7 @@ from siting.optimize.reduce import Model, build_model
 log = logging.getLogger(__name__)
 
 _INF = np.inf
+_RAW_FACTOR = 10  # the reductions rarely shrink a matrix more than this
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class JointModel:
 
 
 def joint_model(base: Problem, problems: Sequence[Problem],
-                budgets: Sequence[float | None]) -> JointModel:
+                budgets: Sequence[float | None], *,
+                max_nnz: int | None = None) -> JointModel | None:
     """Reduce the years' problems to shared columns and stack their MIPs.
 
     Parameters
@@ -72,12 +74,23 @@ def joint_model(base: Problem, problems: Sequence[Problem],
     base
         The problem with every year's zones (its columns decide the shared reduction).
     problems
-        One problem per year: existing sites fixed, that year's cap, target and zones,
-        no budget (budgets are per year, given separately).
+        One problem per year: existing sites fixed, that year's cap, target and zones, and
+        at most the cumulative budget (implied by the yearly ones; it tightens each year's
+        own bound).
     budgets
-        Budget of the sites new in each year (``None``: no limit that year).
+        Budget of the sites new in each year (``None``: no limit that year); the linking
+        rows enforce these.
+    max_nnz
+        Give up (return ``None``) when the years' reduced models would have more
+        non-zeros together; checked before anything large is built.
     """
-    keep = build_model(replace(base, budget=None, max_sites=None)).cols
+    years = len(problems)
+    if max_nnz is not None and base.csr.nnz * years > _RAW_FACTOR * max_nnz:
+        return None
+    shared = build_model(replace(base, budget=None, max_sites=None))
+    if max_nnz is not None and shared.nnz * years > max_nnz:
+        return None
+    keep = shared.cols
     drop = np.ones(base.shape[1], dtype=bool)
     drop[keep] = False
     probs = [replace(p, forbidden=p.forbidden | drop) for p in problems]

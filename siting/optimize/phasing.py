@@ -295,11 +295,10 @@ def _joint_problems(ro: _Rollout) -> list[Problem]:
 
 def _joint_model(ro: _Rollout, *, forced: bool) -> JointModel | None:
     """The joint model, or ``None`` when "auto" finds it too large for the full MIP."""
-    jm = joint_model(ro.base, _joint_problems(ro), ro.budgets)
-    if not forced and jm.nnz > JOINT_MAX_NNZ:
-        log.info("joint rollout model has %d non-zeros (over %d): rolling plan",
-                 jm.nnz, JOINT_MAX_NNZ)
-        return None
+    jm = joint_model(ro.base, _joint_problems(ro), ro.budgets,
+                     max_nnz=None if forced else JOINT_MAX_NNZ)
+    if jm is None:
+        log.info("joint rollout model over %d non-zeros: rolling plan", JOINT_MAX_NNZ)
     return jm
 
 
@@ -346,7 +345,7 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
     stop = (("optimal" if gap <= _GAP_EPS else "gap_reached") if within
             else "solver_failed" if out.kind == "failed" else "time_limit")
     year_of = _year_of(ro, plans)
-    known = _year_one_bound(rolled, maxc)
+    known = _year_one_bound(rolled)
     times = _bound_times(opts.time_limit, len(plans))
     results = []
     for i, (p, m, s) in enumerate(zip(probs, jm.models, plans, strict=True)):
@@ -374,7 +373,7 @@ def _year_of(ro: _Rollout, plans: Sequence[np.ndarray]) -> np.ndarray:
     return year_of
 
 
-def _year_one_bound(rolled: PhasedResult, maxc: bool) -> tuple[float, str] | None:
+def _year_one_bound(rolled: PhasedResult) -> tuple[float, str] | None:
     """The rolling plan's first-year bound: its first year is the joint model's first year
     on its own (only existing sites fixed), so the bound holds there too."""
     if not rolled.results or not np.isfinite(rolled.results[0].bound):
