@@ -435,3 +435,25 @@ def test_cost_search_beats_greedy_on_a_mid_instance() -> None:
     assert dropped >= 1
     assert plan.cost() == before - dropped
     assert check_solution(A, model.cols[plan.x], weights=w, coverage_target=0.9) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "interrupted", "has_solution", "kind"),
+    [
+        ("Optimal solution found", False, True, "optimal"),
+        ("Stopped on time limit", False, True, "time_limit"),
+        ("Stopped on time limit", False, False, "no_solution"),
+        ("Problem is infeasible", False, False, "infeasible"),
+        # interrupted by the wall-clock budget before CBC printed a result line: a time
+        # limit (it once read as a solver failure on a loaded machine)
+        ("no result line (exit code 0) (interrupted at the time limit)", True, False,
+         "no_solution"),
+        ("no result line (exit code 0) (interrupted at the time limit)", True, True,
+         "time_limit"),
+        ("no result line (exit code 1)", False, False, "failed"),
+    ],
+)
+def test_cbc_outcome_kind(raw: str, interrupted: bool, has_solution: bool, kind: str) -> None:
+    from siting.optimize.backends import cbc_kind
+
+    assert cbc_kind(raw, interrupted=interrupted, has_solution=has_solution) == kind

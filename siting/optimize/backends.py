@@ -306,18 +306,35 @@ def solve_cbc(
     obj_m, bnd_m = _CBC_OBJ.search(out), _CBC_BOUND.search(out)
     obj = float(obj_m.group(1)) if obj_m else float("nan")
     bound = float(bnd_m.group(1)) if bnd_m else _partial_bound(out)
-    low = raw.lower()
-    if "infeasible" in low:
-        kind, x = "infeasible", None
-    elif low.startswith("optimal"):
-        kind = "optimal"
-    elif "stopped" in low:
-        kind = "time_limit" if x is not None else "no_solution"
-    else:
-        kind = "failed" if x is None else "time_limit"
+    kind = cbc_kind(raw, interrupted=bool(note), has_solution=x is not None)
+    if kind == "infeasible":
+        x = None
     if kind == "optimal" and not np.isfinite(bound):
         bound = obj
     return MipOutcome(kind, raw, x, obj, bound, "cbc")
+
+
+def cbc_kind(raw: str, *, interrupted: bool, has_solution: bool) -> str:
+    """The outcome kind of a CBC run from its result line.
+
+    Parameters
+    ----------
+    raw
+        CBC's "Result - ..." text (or a note that it printed none).
+    interrupted
+        Whether we interrupted CBC at the wall-clock budget: that is a time limit, not a
+        failure, even when CBC printed no result line.
+    has_solution
+        Whether CBC wrote a solution that satisfies the model.
+    """
+    low = raw.lower()
+    if "infeasible" in low:
+        return "infeasible"
+    if low.startswith("optimal"):
+        return "optimal"
+    if "stopped" in low or interrupted:
+        return "time_limit" if has_solution else "no_solution"
+    return "time_limit" if has_solution else "failed"
 
 
 def _partial_bound(out: str) -> float:
