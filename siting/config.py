@@ -449,8 +449,9 @@ class OptimizeConfig(_Strict):
         Minimum / maximum site counts per town, owner, class or unit.
     rollout
         ``"order"``: one plan for the last target, then rollout years by
-        marginal gain; ``"phased"``: year by year, each year's plan optimised
-        with the earlier years kept and the key zones due in the first year.
+        marginal gain; ``"phased"``: each year its own cumulative target,
+        sites once built stay built, key zones due in the first year (solved
+        as ``phasing`` says).
     phasing
         How a ``"phased"`` rollout is solved: ``"auto"`` (one MIP over all
         the years when it fits, else year by year), ``"joint"`` or

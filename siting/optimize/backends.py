@@ -115,8 +115,8 @@ def solve_highs(
                      seed=seed)
     if _same_frame(milp, out):
         return out
-    log.info("HiGHS reported objective %.9g for a plan worth %.9g; solving again "
-                "without the start", out.objective, float(milp.c @ out.x))
+    log.info("HiGHS reported objective %.9g for a plan worth %.9g; solving again without "
+             "the start", out.objective, float(milp.c @ out.x))
     left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
     if start is not None and (left is None or left >= 1.0):
         again = _highs_run(milp, None, time_limit=left, mip_gap=mip_gap, threads=threads,
