@@ -235,10 +235,10 @@ def solve_phased(
 
 
 def _rolling(ro: _Rollout, opts: SolveOptions) -> PhasedResult:
-    """Year by year, every site built earlier fixed (see the module docstring)."""
+    """Year by year, every site built earlier fixed (see the module docstring); each year
+    gets an equal share of the time left, so time a year does not use goes to the next."""
     yrs, base = ro.years, ro.base
-    per = None if opts.time_limit is None else opts.time_limit / len(yrs)
-    opts = replace(opts, time_limit=per)
+    t0 = time.perf_counter()
     year_of = np.full(base.shape[1], NOT_SELECTED, dtype=np.int64)
     year_of[base.fixed] = EXISTING
     results: list[SolveResult] = []
@@ -246,7 +246,9 @@ def _rolling(ro: _Rollout, opts: SolveOptions) -> PhasedResult:
     for i, y in enumerate(yrs):
         prob = _year_problem(base, built, ro.zones_by_year, yrs[: i + 1], ro.sites[i],
                              ro.budgets[i], ro.targets[i])
-        res = solve_problem(prob, opts, starts=[np.flatnonzero(built)])
+        res = solve_problem(prob, replace(opts, time_limit=_share(opts.time_limit, t0,
+                                                                  len(yrs) - i)),
+                            starts=[np.flatnonzero(built)])
         results.append(res)
         if not res.ok:
             return PhasedResult(yrs, year_of, results, res.status,
@@ -261,6 +263,14 @@ def _rolling(ro: _Rollout, opts: SolveOptions) -> PhasedResult:
            "(rolling plan, not proven jointly optimal).")
     value = _value(ro, [r.selected for r in results])
     return PhasedResult(yrs, year_of, results, status, msg, "rolling", value)
+
+
+def _share(limit: float | None, t0: float, years_left: int) -> float | None:
+    """An equal share of the time left since ``t0`` for each of the years left."""
+    if limit is None:
+        return None
+    left = limit - (time.perf_counter() - t0)
+    return max(left, min(1.0, limit)) / years_left  # a year overran: still a moment each
 
 
 def _year_problem(
