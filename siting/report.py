@@ -123,7 +123,7 @@ def _rollout_rows(rollout: dict | None) -> list[tuple[str, str]]:
         return []
     method = str(rollout.get("method", "–"))
     what = ("joint: all years in one MIP" if method == "joint"
-            else "rolling: year by year, each optimal given the years before it")
+            else "rolling: year by year, the years before each one fixed")
     rows = [("Rollout method 分期方法", what),
             ("Rollout status 分期状态", str(rollout.get("status", "–")))]
     if method == "joint":
