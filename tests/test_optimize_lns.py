@@ -163,3 +163,54 @@ def test_highs_thread_count_can_change_between_solves() -> None:
                            time_limit=3.0)
         assert res.solver_status in ("Optimal", "Time limit reached")
         assert check_solution(A, res.selected, weights=w, max_sites=30) == []
+
+
+def _slack_instance():
+    """Two regions sharing no row. Region A: s1 covers a0, a1, a2; s3 covers a1, a2, a3
+    (one more unit of weight at the same cost). Region B: t1 covers b1, b2 and t2 covers
+    b2, b3. The plan {s1, t1, t2} sits exactly at the target (19 of 21); the optimum
+    {s3, t1} needs the unit region A can gain to pay for dropping t2 in region B."""
+    import scipy.sparse as sp
+
+    #              a0 a1 a2 a3 b1 b2 b3
+    cols = {"s1": [0, 1, 2], "s3": [1, 2, 3], "t1": [4, 5], "t2": [5, 6]}
+    r = np.concatenate(list(cols.values()))
+    c = np.repeat(np.arange(4), [len(v) for v in cols.values()])
+    A = sp.csr_array((np.ones(r.size), (r, c)), shape=(7, 4))
+    w = np.array([1.0, 5.0, 5.0, 2.0, 2.0, 5.0, 1.0])
+    return A, w, np.array([0, 2, 3])
+
+
+def test_min_cost_windows_gain_weight_at_equal_cost_so_others_can_drop_a_site() -> None:
+    A, w, start = _slack_instance()
+    kw = {"weights": w, "coverage_target": 19.0 / 21.0}
+    model = build_model(make_problem(A, objective="min_cost", **kw))
+    assert model.n == 4
+    x = np.zeros(model.n, dtype=bool)
+    x[np.searchsorted(model.cols, start)] = True
+    assert check_solution(A, model.cols[x], **kw) == []
+    # no window can make its part cheaper: region B needs both sites for its own weight
+    out, stats = large_neighbourhood_search(model, x, time_limit=10.0, size=2,
+                                            window_time=2.0)
+    assert stats.value == 2 and set(model.cols[out]) == {1, 2}
+    assert stats.improved == 2  # region A: s1 -> s3 at equal cost; region B: t2 dropped
+    assert check_solution(A, model.cols[out], **kw) == []
+
+
+def test_weight_milp_maximises_weight_within_the_cost_cap() -> None:
+    from siting.optimize.backends import solve_highs
+    from siting.optimize.lns import weight_milp
+    from siting.optimize.milp import build_milp
+
+    A, w, _ = _slack_instance()
+    costs = np.array([1.0, 1.5, 1.0, 1.0])
+    model = build_model(make_problem(A, objective="min_cost", weights=w, costs=costs,
+                                     coverage_target=0.5))
+    milp = weight_milp(model, build_milp(model), 2.5)
+    out = solve_highs(milp, None, time_limit=10.0, mip_gap=0.0, threads=None, seed=0)
+    x = out.x[:model.n] > 0.5
+    assert set(model.cols[x]) == {1, 2}  # s3 + t1: 19, the most weight for at most 2.5
+    assert out.objective == pytest.approx(-19.0)
+    tight = solve_highs(weight_milp(model, build_milp(model), 2.0), None, time_limit=10.0,
+                        mip_gap=0.0, threads=None, seed=0)
+    assert set(model.cols[tight.x[:model.n] > 0.5]) == {0, 2}  # s1 + t1: 18 for 2.0

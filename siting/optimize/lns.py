@@ -21,6 +21,17 @@ model, and the current plan restricted to :math:`W` is a feasible start, so a wi
 solve never makes the plan worse. Windows are visited from seeds spread over the plan;
 each solve is warm-started and time-limited. This is a primal heuristic: it improves the
 plan, not the bound.
+
+Min cost with a coverage target is solved lexicographically in each window: cheapest
+first; when the window has no cheaper plan, the most covered weight at its current cost
+(the window MIP with the objective :math:`\max \sum_g w_g y_g` and the row
+:math:`\sum_{j \in W} c_j x_j \le \sum_{j \in W} c_j \bar x_j`), and a window plan of
+equal cost that covers more weight is kept. The window's target is what the rest of the
+plan leaves to it, so weight gained in one window is slack over the target that a later
+window can spend on dropping a site: without it the windows of a plan that sits just at
+its target can only trade sites for cheaper ones covering the same weight. (A single
+MIP with the weight as a tie-break, :math:`\min c^\top x - \varepsilon w^\top y`, does
+the same in one solve but is slower: its objective is no longer integral.)
 """
 
 from __future__ import annotations
@@ -28,11 +39,13 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 
+from siting.optimize.backends import MipOutcome
+from siting.optimize.milp import Milp
 from siting.optimize.reduce import FracZone, Model
 
 log = logging.getLogger(__name__)
@@ -206,9 +219,6 @@ def large_neighbourhood_search(
     tuple
         The improved plan and what the search did.
     """
-    from siting.optimize.backends import solve_highs
-    from siting.optimize.milp import full_start
-
     t0 = time.perf_counter()
     t_end = t0 + time_limit
     x = x.copy()
@@ -238,8 +248,7 @@ def large_neighbourhood_search(
             batch = _disjoint_windows(model, x, visited, rng, max(int(workers), 1), size,
                                       reach, scores, transposes)
             limit = min(window_time, max(t_end - time.perf_counter(), 0.01))
-            futures = [pool.submit(solve_highs, milp, full_start(sub, milp, x[W].astype(float)),
-                                   time_limit=limit, mip_gap=1e-6, threads=None, seed=0)
+            futures = [pool.submit(_solve_window, sub, milp, x[W], limit)
                        for sub, W, milp in batch]
             for (sub, W, _milp), fut in zip(batch, futures, strict=True):
                 out = fut.result()
@@ -247,9 +256,7 @@ def large_neighbourhood_search(
                 if out.x is None:
                     continue
                 nw = out.x[:W.size] > 0.5
-                old = _plan_value(sub, x[W].astype(np.float64))
-                new = _plan_value(sub, nw.astype(np.float64))
-                if not ((new > old + _EPS) if maxc else (new < old - _EPS)):
+                if not _improves(sub, x[W], nw, maxc):
                     continue
                 trial = x.copy()
                 trial[W] = nw
@@ -301,12 +308,62 @@ def _disjoint_windows(
     return out
 
 
+def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float) -> MipOutcome:
+    """Solve one window; for min cost with a target, when no cheaper plan is found, also
+    look for more covered weight at the same cost (see the module docstring)."""
+    from siting.optimize.backends import solve_highs
+    from siting.optimize.milp import full_start
+
+    t0 = time.perf_counter()
+    start = full_start(sub, milp, xw.astype(np.float64))
+    out = solve_highs(milp, start, time_limit=limit, mip_gap=1e-6, threads=None, seed=0)
+    if sub.objective != "min_cost" or sub.target is None or sub.Ao.shape[0] == 0:
+        return out
+    if out.x is not None and _improves(sub, xw, out.x[:sub.n] > 0.5, False):
+        return out
+    second = weight_milp(sub, milp, float(sub.costs @ xw))
+    left = max(limit - (time.perf_counter() - t0), 0.5 * limit)
+    more = solve_highs(second, start, time_limit=left, mip_gap=1e-6, threads=None, seed=0)
+    return more if more.x is not None else out
+
+
+def weight_milp(sub: Model, milp: Milp, cost: float) -> Milp:
+    """The window MIP with the objective "most covered weight" and its cost capped at
+    ``cost`` (a row added to the min-cost MIP of ``sub``)."""
+    n, ny = milp.n_x, sub.Ao.shape[0]
+    c = np.zeros(milp.shape[1])
+    c[n:n + ny] = -sub.wo
+    row = sp.csr_array(np.concatenate([sub.costs, np.zeros(milp.shape[1] - n)])[None, :])
+    A = sp.csc_array(sp.vstack([milp.A, row], format="csc"))
+    A.sort_indices()
+    return replace(milp, c=c, A=A, row_lo=np.append(milp.row_lo, -np.inf),
+                   row_hi=np.append(milp.row_hi, cost * (1 + 1e-12) + 1e-9), sign=-1.0)
+
+
+def _improves(sub: Model, old: np.ndarray, new: np.ndarray, maxc: bool) -> bool:
+    """Whether a window plan beats the current one: more weight (max cover), or lower
+    cost, or (min cost with a target) the same cost and more covered weight."""
+    a, b = _plan_value(sub, old.astype(np.float64)), _plan_value(sub, new.astype(np.float64))
+    if maxc:
+        return b > a + _EPS
+    if b < a - _EPS * max(1.0, abs(a)):
+        return True
+    if sub.target is None or b > a + _EPS * max(1.0, abs(a)):
+        return False
+    return _covered(sub, new) > _covered(sub, old) + _EPS * max(1.0, float(sub.wo.sum()))
+
+
+def _covered(model: Model, x: np.ndarray) -> float:
+    """Weight of the objective rows a plan covers."""
+    return float(model.wo[(model.Ao @ x.astype(np.float64)) >= model.ko - 0.5].sum())
+
+
 def _plan_value(model: Model, x: np.ndarray) -> float:
     """Cost (min cost) or covered weight (max cover) of a plan of the model."""
     xf = x.astype(np.float64)
     if model.objective == "min_cost":
         return float(model.costs @ xf)
-    return float(model.wo[(model.Ao @ xf) >= model.ko - 0.5].sum())
+    return _covered(model, xf)
 
 
 def _feasible(model: Model, x: np.ndarray) -> bool:
