@@ -328,6 +328,25 @@ def test_min_cost_bounds_never_exceed_the_optimum(inst, target: float, zone: boo
     assert lag <= lp.value + 1e-6 * max(1.0, lp.value)
 
 
+def test_max_cover_lagrangian_projects_multipliers_and_improves_on_trivial() -> None:
+    from siting.optimize.bounds import lagrangian_bound, lp_relaxation
+    from siting.optimize.heuristics import heuristic
+
+    A, w, _ = mid_instance()
+    model = build_model(make_problem(A, weights=w, max_sites=20))
+    lo = heuristic(model).covered_weight()
+    cap = model.wo / model.ko
+    # a multiplier above w / k only raises the bound: a start far above is projected
+    at_cap, _ = lagrangian_bound(model, lower=lo, time_limit=1.0, max_iter=1, start=cap)
+    high, _ = lagrangian_bound(model, lower=lo, time_limit=1.0, max_iter=1, start=100 * cap)
+    assert high == pytest.approx(at_cap) and at_cap < model.wo.sum()
+    # and the search keeps going while its values are above the trivial bound
+    big = 100 * cap
+    lag, _ = lagrangian_bound(model, lower=lo, time_limit=10.0, max_iter=2000, start=big)
+    lp = lp_relaxation(model, time_limit=10.0, method="simplex")
+    assert lp.optimal and lp.value - 1e-6 <= lag <= 1.01 * lp.value
+
+
 def mid_instance(seed: int = 1):
     rng = np.random.default_rng(seed)
     pts = rng.uniform(0, 3000, (3000, 2))

@@ -19,7 +19,8 @@ where the last term is the sum of the :math:`p - |F|` largest positive :math:`s_
 fractional knapsack over the remaining budget, or the smaller of the two when both
 limits apply (dropping one limit can only raise a maximum, so each is a valid bound).
 Zone, floor, conflict and quota constraints are dropped, which also keeps it an upper
-bound. :math:`L` is minimised by projected subgradient steps with the Polyak step size.
+bound. :math:`L` is minimised by subgradient steps with the Polyak step size, projected onto
+:math:`0 \le \lambda_i \le w_i / k_i` (a larger multiplier only raises :math:`L`).
 
 Min cost. Relaxing the covering rows (objective groups :math:`\lambda`, zone rows at
 100 % :math:`\mu`, partial-zone links :math:`\nu`) of
@@ -133,9 +134,9 @@ def lagrangian_bound(
     p_free = None if model.max_sites is None else max(model.max_sites - nfix, 0)
     b_free = None if model.budget is None else max(
         model.budget - float(model.costs[model.fixed].sum()), 0.0)
-    best = float(w.sum())
-    lam = 0.5 * w / k if start is None else np.maximum(np.asarray(start, dtype=np.float64), 0)
-    beta, stall = 2.0, 0
+    cap = w / k  # a multiplier above w / k only raises L: project onto [0, w / k]
+    lam = 0.5 * cap if start is None else np.clip(np.asarray(start, dtype=np.float64), 0, cap)
+    best, beta, stall = np.inf, 2.0, 0
     t_end = time.perf_counter() + time_limit
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
@@ -143,7 +144,7 @@ def lagrangian_bound(
         red = w - k * lam
         val_free, x = _best_free(s, model, free, p_free, b_free)
         val = float(np.maximum(red, 0.0).sum()) + float(s[model.fixed].sum()) + val_free
-        if val < best - 1e-12 * max(best, 1.0):
+        if val < best * (1 - 1e-12):  # stalls are counted against the best L seen
             best, stall = val, 0
         else:
             stall += 1
@@ -155,10 +156,10 @@ def lagrangian_bound(
         gap = val - lower
         if norm <= 0 or gap <= 1e-9 * max(abs(lower), 1.0) or beta < 1e-4:
             break
-        lam = np.maximum(lam - beta * gap / norm * g, 0.0)
+        lam = np.clip(lam - beta * gap / norm * g, 0.0, cap)
         if time.perf_counter() > t_end:
             break
-    return best, it
+    return min(best, float(w.sum())), it
 
 
 # -- min cost ----------------------------------------------------------------------------
@@ -539,7 +540,7 @@ def best_bound(
     if maxc:
         lam = None if start is None else start.obj
         low = incumbent if np.isfinite(incumbent) else 0.0
-        lag, _ = lagrangian_bound(model, lower=low, time_limit=left, start=lam)
+        lag, _ = lagrangian_bound(model, lower=low, time_limit=left, start=lam, max_iter=10_000)
     else:
         up = incumbent if np.isfinite(incumbent) else None
         lag, _, mult = volume(model, upper=up, time_limit=left, start=start)
