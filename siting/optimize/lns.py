@@ -44,8 +44,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from siting.optimize.backends import MipOutcome
-from siting.optimize.milp import Milp
+from siting.optimize.backends import MipOutcome, solve_highs
+from siting.optimize.milp import Milp, build_milp, full_start
 from siting.optimize.reduce import FracZone, Model
 
 log = logging.getLogger(__name__)
@@ -281,8 +281,6 @@ def _disjoint_windows(
 
     Marks the selected columns of each window visited.
     """
-    from siting.optimize.milp import build_milp
-
     blocked = np.zeros(model.n, dtype=bool)
     out = []
     for _ in range(4 * count):
@@ -311,9 +309,6 @@ def _disjoint_windows(
 def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float) -> MipOutcome:
     """Solve one window; for min cost with a target, when no cheaper plan is found, also
     look for more covered weight at the same cost (see the module docstring)."""
-    from siting.optimize.backends import solve_highs
-    from siting.optimize.milp import full_start
-
     t0 = time.perf_counter()
     start = full_start(sub, milp, xw.astype(np.float64))
     out = solve_highs(milp, start, time_limit=limit, mip_gap=1e-6, threads=None, seed=0)
