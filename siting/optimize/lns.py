@@ -365,8 +365,7 @@ def _feasible(model: Model, x: np.ndarray) -> bool:
     """Whole-model check of a plan (a window solve should never break a rule)."""
     xf = x.astype(np.float64)
     if model.target is not None:
-        covered = (model.Ao @ xf) >= model.ko - 0.5
-        if float(model.wo[covered].sum()) < model.target * (1 - 1e-9) - 1e-9:
+        if _covered(model, xf) < model.target * (1 - 1e-9) - 1e-9:
             return False
     if ((model.Ah @ xf) < model.kh - 0.5).any():
         return False
