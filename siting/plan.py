@@ -441,7 +441,8 @@ def make_plan(
         if phased is not None:
             plan.solve["rollout"] = {
                 key: _finite_or_none(_plain(getattr(phased, key)))
-                for key in ("method", "status", "objective", "bound", "gap", "message")
+                for key in ("method", "direction", "status", "objective", "bound", "gap",
+                            "message")
             }
     if cfg.outputs.curve_budgets:
         with _stage("curve", inputs.timings):

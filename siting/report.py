@@ -118,17 +118,18 @@ def _kpis(plan: ReportPlan, sites: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rollout_rows(rollout: dict | None) -> list[tuple[str, str]]:
-    """The phased rollout's own status: joint (with its bound over all years) or rolling."""
+    """The phased rollout's own status and gap: joint, or rolling (forward: the years
+    before each one fixed; backward: the last year first, earlier years among its sites)."""
     if not rollout:
         return []
     method = str(rollout.get("method", "–"))
     what = ("joint: all years in one MIP" if method == "joint"
+            else "rolling, backward: last year first, earlier years among its sites"
+            if rollout.get("direction") == "backward"
             else "rolling: year by year, the years before each one fixed")
-    rows = [("Rollout method 分期方法", what),
-            ("Rollout status 分期状态", str(rollout.get("status", "–")))]
-    if method == "joint":
-        rows.append(("Rollout gap 分期间隙", _pct(rollout.get("gap"), 2)))
-    return rows
+    return [("Rollout method 分期方法", what),
+            ("Rollout status 分期状态", str(rollout.get("status", "–"))),
+            ("Rollout gap 分期间隙", _pct(rollout.get("gap"), 2))]
 
 
 def _towns(plan: ReportPlan) -> pd.DataFrame:

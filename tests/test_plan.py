@@ -272,15 +272,17 @@ def test_phased_rollout_years(solved, phasing: str) -> None:
     assert plan.zones["met"].all()
     rollout = plan.solve["rollout"]
     assert rollout["method"] == ("joint" if phasing == "auto" else "rolling")
+    assert rollout["bound"] >= rollout["objective"] - 1e-6
     if rollout["method"] == "joint":
-        assert rollout["bound"] >= rollout["objective"] - 1e-6
-        assert "planned jointly" in rollout["message"]
+        assert "planned jointly" in rollout["message"] and rollout["direction"] == ""
     else:
-        assert rollout["bound"] is None and "not proven jointly optimal" in rollout["message"]
+        assert "planned year by year" in rollout["message"]
+        assert rollout["direction"] in ("forward", "backward")
     from siting.report import report_tables
 
     kpis = report_tables(plan)["kpis"].set_index("Indicator 指标")["Value 数值"]
     assert kpis["Rollout method 分期方法"].startswith(rollout["method"])
+    assert kpis["Rollout gap 分期间隙"] == f"{100 * rollout['gap']:.2f} %"
 
 
 def test_phased_needs_targets(tmp_path: Path) -> None:

@@ -20,16 +20,29 @@ year :math:`t` (:math:`t = 1..T`) and :math:`y_{it}` covered in year :math:`t`:
 Two methods solve it. The joint method (:mod:`siting.optimize.joint`) solves the
 whole formulation as one MIP, so the rollout is optimal over all the years together (or
 has a proven gap on the joint objective: weighted coverage summed over the years, or the
-final cost). The rolling method scales to the district: year 1 is solved with the zones
-due in year 1 (key zones first), then each following year with every site built so far
-fixed, its cumulative site count :math:`P_t`, a budget of the fixed sites' cost plus
-:math:`B_t`, and its cumulative target; each year is optimal (or has a proven gap) given
-the earlier years, and the sequence is not guaranteed jointly optimal. ``method="auto"``
-uses the joint MIP when its years together have at most :data:`JOINT_MAX_NNZ` non-zeros,
-starting it from the rolling plan (which gets two thirds of the time), and keeps the
-better rollout; larger rollouts are planned year by year (on the demo's matrix, 0.5 M
-non-zeros over two years, the rolling plan with the whole two minutes was better than a
-joint MIP started from a rolling plan with less time).
+final cost). The rolling method scales to the district; it plans year by year in two
+passes and keeps the better rollout:
+
+- forward: year 1 is solved with the zones due in year 1 (key zones first), then each
+  following year with every site built so far fixed, its cumulative site count
+  :math:`P_t`, a budget of the fixed sites' cost plus :math:`B_t`, and its cumulative
+  target; each year is optimal (or has a proven gap) given the earlier years;
+- backward: the last year is solved on its own, then each earlier year among the sites of
+  the year after it (the others forbidden) with its own rules, so the final plan is as
+  good as a single-year plan can be; the rollout is kept only when every yearly budget
+  holds (an earlier year must spend enough that the next year's new sites fit its budget).
+
+Neither pass is guaranteed jointly optimal, but together they give a proven bound on the
+joint objective: a year's rules on their own (only the existing sites fixed) relax the
+rollout, so the sum of the years' own bounds bounds the coverage summed over the years,
+and the last year's own bound bounds the final cost. The forward pass's first year and the
+backward pass's last year are exactly those problems, so their bounds come with the
+plans; a middle year's own bound is computed with the LP or Lagrangian relaxation.
+``method="auto"`` uses the joint MIP when its years together have at most
+:data:`JOINT_MAX_NNZ` non-zeros, starting it from the rolling plan (which gets two thirds
+of the time), and keeps the better rollout; larger rollouts are planned by the rolling
+method (on the demo's matrix, 0.5 M non-zeros over two years, the rolling plan with the
+whole two minutes was better than a joint MIP started from a rolling plan with less time).
 """
 
 from __future__ import annotations
@@ -53,7 +66,7 @@ from siting.optimize.joint import (
     solve_joint,
 )
 from siting.optimize.problem import Problem, Quota, ZoneRequirement, make_problem
-from siting.optimize.reduce import Model
+from siting.optimize.reduce import Model, build_model
 from siting.optimize.result import SolveResult, relative_gap
 from siting.optimize.solve import SolveOptions, solve_problem
 
@@ -69,13 +82,6 @@ JOINT_MAX_NNZ = 200_000
 """``method="auto"`` plans jointly up to this many non-zeros over all the years."""
 
 
-def _bound_times(time_limit: float | None, n_years: int) -> list[float]:
-    """Seconds for each year's own bound in a joint rollout: a few per year, more for the
-    final year (its result is the plan's)."""
-    last = 30.0 if time_limit is None else float(np.clip(0.1 * time_limit, _YEAR_BOUND_S, 30.0))
-    return [_YEAR_BOUND_S] * (n_years - 1) + [last]
-
-
 @dataclass(frozen=True)
 class PhasedResult:
     """Rollout plan over several years.
@@ -89,22 +95,32 @@ class PhasedResult:
         ``NOT_SELECTED`` (-1) otherwise.
     results
         One :class:`SolveResult` per year (the cumulative plan of that year). With the
-        rolling method each year's bound holds given the earlier years; with the joint
-        method it is a proven bound of that year on its own.
+        rolling method each year's bound holds given the other years as its pass fixed
+        them (forward: the earlier years; backward: the later year's sites, none for the
+        last year); with the joint method it is a proven bound of that year on its own.
     status
-        "optimal" (jointly optimal within the gap for the joint method; every year optimal
-        given the earlier years for the rolling one), "feasible", or the failing status.
+        "optimal" (jointly optimal within the gap, i.e. ``gap <= mip_gap``), "feasible",
+        or the failing status.
     message
         One sentence.
     method
         "joint" or "rolling": which method gave the plan.
+    direction
+        For a rolling plan, the pass that gave it: "forward" or "backward" ("" for joint).
     objective
         Joint objective of the plan: weighted coverage summed over the years (max cover)
         or the cost of the final plan (min cost).
     bound
-        Proven bound on the joint objective (joint method; ``nan`` for rolling).
+        Proven bound on the joint objective (``nan`` when none could be computed).
     gap
         Relative gap between ``objective`` and ``bound`` (``inf`` without a bound).
+    year_bounds
+        Proven bound of each year's rules on their own, only the existing sites fixed
+        (``nan`` where unknown): an upper bound on any rollout's coverage in that year
+        (max cover) or a lower bound on its cost (min cost).
+    year_bound_sources
+        Where each of ``year_bounds`` comes from ("mip", "lp", "lagrangian", "trivial";
+        "" where unknown).
     """
 
     years: list[int]
@@ -116,6 +132,9 @@ class PhasedResult:
     objective: float = float("nan")
     bound: float = float("nan")
     gap: float = float("inf")
+    direction: str = ""
+    year_bounds: tuple[float, ...] = ()
+    year_bound_sources: tuple[str, ...] = ()
 
     def selected(self, year: int | None = None) -> np.ndarray:
         """Columns built by the end of ``year`` (default: the last year), existing included."""
@@ -228,20 +247,68 @@ def solve_phased(
         return _rolling(ro, opts)
     share = None if time_limit is None else time_limit * _ROLLING_SHARE
     rolled = _rolling(ro, replace(opts, time_limit=share))
-    reserve = sum(_bound_times(time_limit, len(yrs))[1:])  # the later years' own bounds
+    reserve = _YEAR_BOUND_S * max(len(yrs) - 2, 0)  # middle years' own bounds (min cost)
     left = (None if time_limit is None
             else max(time_limit - (time.perf_counter() - t0) - reserve, 1.0))
     return _joint(ro, jm, rolled, replace(opts, time_limit=left))
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """One year-by-year pass: each year's result (``None`` for years not reached) and, when
+    it found no rollout, the failing status and why."""
+
+    direction: str
+    results: list[SolveResult | None]
+    status: str = "feasible"
+    failure: str = ""
+    brief: str = ""  # the failure in a few words
+
+    @property
+    def ok(self) -> bool:
+        return not self.failure
+
+    def plans(self) -> list[np.ndarray]:
+        return [r.selected for r in self.results if r is not None]
+
+
 def _rolling(ro: _Rollout, opts: SolveOptions) -> PhasedResult:
-    """Year by year, every site built earlier fixed (see the module docstring); each year
-    gets an equal share of the time left, so time a year does not use goes to the next."""
+    """The forward and the backward pass (see the module docstring), the better rollout
+    kept, with a proven bound on the joint objective from the years' own bounds."""
+    t0 = time.perf_counter()
+    probs = _joint_problems(ro)
+    n_years = len(ro.years)
+    maxc = ro.base.objective == "max_cover"
+    reserve = _YEAR_BOUND_S * max(n_years - 2, 0) if maxc else 0.0  # middle years' bounds
+    if n_years == 1:
+        return _rolled(ro, probs, _forward(ro, opts), None, opts)
+    fwd = _forward(ro, replace(opts, time_limit=_part(opts.time_limit, _FORWARD_SHARE)))
+    if fwd.status == "infeasible" and len(fwd.results) == 1:  # year 1 alone: no rollout
+        return _rolled(ro, probs, fwd, None, opts)
+    left = None if opts.time_limit is None else max(
+        opts.time_limit - (time.perf_counter() - t0) - reserve, min(1.0, opts.time_limit))
+    bwd = _backward(ro, probs, replace(opts, time_limit=left))
+    return _rolled(ro, probs, fwd, bwd, opts)
+
+
+_FORWARD_SHARE = 0.5
+"""Share of a rolling rollout's time for the forward pass (the backward pass gets the
+rest, the time the forward pass did not use included)."""
+_LAST_SHARE = 0.75
+"""Share of the backward pass's time for its last year (solved on its own, at full size;
+the earlier years choose among its sites)."""
+
+
+def _part(limit: float | None, share: float) -> float | None:
+    return None if limit is None else limit * share
+
+
+def _forward(ro: _Rollout, opts: SolveOptions) -> _Pass:
+    """Year by year, every site built earlier fixed; each year gets an equal share of the
+    time left, so time a year does not use goes to the next."""
     yrs, base = ro.years, ro.base
     t0 = time.perf_counter()
-    year_of = np.full(base.shape[1], NOT_SELECTED, dtype=np.int64)
-    year_of[base.fixed] = EXISTING
-    results: list[SolveResult] = []
+    results: list[SolveResult | None] = []
     built = base.fixed.copy()
     for i, y in enumerate(yrs):
         prob = _year_problem(base, built, ro.zones_by_year, yrs[: i + 1], ro.sites[i],
@@ -251,18 +318,107 @@ def _rolling(ro: _Rollout, opts: SolveOptions) -> PhasedResult:
                             starts=[np.flatnonzero(built)])
         results.append(res)
         if not res.ok:
-            return PhasedResult(yrs, year_of, results, res.status,
-                                f"year {y}: {res.message} {res.diagnosis}".strip())
-        new = np.zeros_like(built)
-        new[res.selected] = True
-        year_of[new & ~built] = y
-        built = new
-    status = "optimal" if all(r.status == "optimal" for r in results) else "feasible"
-    msg = (f"{int((year_of > 0).sum())} new sites over {len(yrs)} years; each year "
-           f"{'optimal' if status == 'optimal' else 'feasible'} given the years before it "
-           "(rolling plan, not proven jointly optimal).")
-    value = _value(ro, [r.selected for r in results])
-    return PhasedResult(yrs, year_of, results, status, msg, "rolling", value)
+            return _Pass("forward", results, res.status,
+                         f"year {y}: {res.message} {res.diagnosis}".strip(),
+                         f"year {y}: {res.status}")
+        built = np.zeros_like(built)
+        built[res.selected] = True
+    return _Pass("forward", results)
+
+
+def _backward(ro: _Rollout, probs: list[Problem], opts: SolveOptions) -> _Pass:
+    """The last year on its own, then each earlier year among the sites of the year after
+    it; the rollout is kept only when every yearly budget holds."""
+    t0 = time.perf_counter()
+    n_years = len(probs)
+    results: list[SolveResult | None] = [None] * n_years
+    allowed: np.ndarray | None = None
+    for i in reversed(range(n_years)):
+        prob = probs[i] if allowed is None else replace(
+            probs[i], forbidden=probs[i].forbidden | ~allowed)
+        limit = (_part(opts.time_limit, _LAST_SHARE) if i == n_years - 1
+                 else _share(opts.time_limit, t0, i + 1))
+        res = solve_problem(prob, replace(opts, time_limit=limit))
+        results[i] = res
+        if not res.ok:
+            return _Pass("backward", results, res.status,
+                         f"year {ro.years[i]}: {res.message} {res.diagnosis}".strip(),
+                         f"year {ro.years[i]}: {res.status}")
+        allowed = np.zeros(prob.shape[1], dtype=bool)
+        allowed[res.selected] = True
+    bad = rollout_violations(probs, [r.selected for r in results if r is not None],
+                             ro.budgets)
+    if bad:
+        why = "its rollout breaks " + "; ".join(bad[:3])
+        return _Pass("backward", results, "infeasible", why, why)
+    return _Pass("backward", results)
+
+
+def _rolled(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
+            opts: SolveOptions) -> PhasedResult:
+    """The better pass as a rollout, its joint objective, bound and gap."""
+    yrs = ro.years
+    maxc = ro.base.objective == "max_cover"
+    passes = [p for p in (fwd, bwd) if p is not None and p.ok]
+    if not passes:
+        done = [r for r in fwd.results if r is not None]
+        msg = fwd.failure if bwd is None else f"{fwd.failure} Backward pass: {bwd.failure}"
+        return PhasedResult(yrs, _year_of(ro, [r.selected for r in done]), done,
+                            fwd.status, msg, "rolling", direction="forward")
+    values = [_value(ro, p.plans()) for p in passes]
+    best = 0 if len(passes) == 1 or not _better(maxc, values[1], values[0]) else 1
+    chosen, value = passes[best], values[best]
+    plans = chosen.plans()
+    own = _own_bounds(ro, probs, fwd, bwd, plans, opts)
+    bound = _joint_bound(maxc, [b for b, _ in own], value)
+    gap = relative_gap(value, bound)
+    within = gap <= opts.mip_gap + _GAP_EPS
+    year_of = _year_of(ro, plans)
+    what = "weighted coverage summed over the years" if maxc else "final cost"
+    how = ("the sum of the years' own bounds" if maxc else "the last year's own bound")
+    other = [p for p in (fwd, bwd) if p is not None and p is not chosen]
+    note = "".join(
+        f"; the {p.direction} pass gave {values[1 - best]:.6g}" if p.ok
+        else f"; the {p.direction} pass found no rollout ({p.brief})" for p in other)
+    msg = (f"{int((year_of > 0).sum())} new sites over {len(yrs)} years, planned year by "
+           f"year ({chosen.direction} pass{note}): {what} {value:.6g}, proven bound "
+           f"{bound:.6g} ({how}), gap {gap:.3%}"
+           f"{' (jointly optimal)' if within else ''}.")
+    results = [r for r in chosen.results if r is not None]
+    return PhasedResult(yrs, year_of, results, "optimal" if within else "feasible", msg,
+                        "rolling", value, bound, gap, chosen.direction,
+                        tuple(b for b, _ in own), tuple(s for _, s in own))
+
+
+def _own_bounds(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
+                plans: list[np.ndarray], opts: SolveOptions) -> list[tuple[float, str]]:
+    """Each year's own bound (its rules alone, only existing sites fixed): the forward
+    pass's first year and the backward pass's last year are those problems; the others
+    (max cover only: min cost needs the last year's alone) are computed here."""
+    n_years = len(probs)
+    maxc = ro.base.objective == "max_cover"
+    own: list[tuple[float, str]] = [(float("nan"), "")] * n_years
+    for r, i in ((fwd.results[0] if fwd.results else None, 0),
+                 (bwd.results[-1] if bwd is not None else None, n_years - 1)):
+        if r is not None and np.isfinite(r.bound):
+            own[i] = (float(r.bound), r.bound_source)
+    for i in range(n_years):
+        if np.isfinite(own[i][0]) or not (maxc or i == n_years - 1):
+            continue
+        value = plan_value([probs[i]], [plans[i]])
+        bound, source, _ = best_bound(build_model(probs[i]), incumbent=value,
+                                      time_limit=_YEAR_BOUND_S)
+        own[i] = (max(bound, value) if maxc else min(bound, value), source)
+    return own
+
+
+def _joint_bound(maxc: bool, own: Sequence[float], value: float) -> float:
+    """Bound on the joint objective from the years' own bounds (``nan`` if one is
+    missing): their sum (max cover) or the last year's (min cost)."""
+    bound = float(sum(own)) if maxc else float(own[-1])
+    if not np.isfinite(bound):
+        return float("nan")
+    return max(bound, value) if maxc else min(bound, value)
 
 
 def _share(limit: float | None, t0: float, years_left: int) -> float | None:
@@ -340,6 +496,10 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
     bound = float("nan")
     if np.isfinite(out.bound):
         bound = -out.bound if maxc else out.bound
+    mip_bound = bound
+    if np.isfinite(rolled.bound) and not (np.isfinite(bound) and _better(maxc, rolled.bound,
+                                                                          bound)):
+        bound = rolled.bound  # the years' own bounds are tighter than the MIP's
     if plans is None:
         if out.kind == "infeasible":
             msg = (f"No rollout meets every year's rules: {out.solver} proved the joint "
@@ -356,13 +516,14 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
     stop = (("optimal" if gap <= _GAP_EPS else "gap_reached") if within
             else "solver_failed" if out.kind == "failed" else "time_limit")
     year_of = _year_of(ro, plans)
-    known = _year_one_bound(rolled)
-    times = _bound_times(opts.time_limit, len(plans))
     results = []
     for i, (p, m, s) in enumerate(zip(probs, jm.models, plans, strict=True)):
-        extra = known if i == 0 else (bound if i == len(plans) - 1 and not maxc else None)
+        known = _rolled_bound(rolled, i)
+        if i == len(plans) - 1 and not maxc and np.isfinite(mip_bound) and (
+                known is None or mip_bound > known[0]):
+            known = (mip_bound, "mip")  # the joint MIP's bound on the final cost
         results.append(_year_result(p, m, s, opts, stop, time.perf_counter() - t0,
-                                    out.solver, out.raw_status, extra, times[i]))
+                                    out.solver, out.raw_status, known, _YEAR_BOUND_S))
     what = "weighted coverage summed over the years" if maxc else "final cost"
     roll = (f"the rolling plan gave {rolled.objective:.6g}" if plans0 is not None
             else "the rolling plan failed")
@@ -378,34 +539,31 @@ def _better(maxc: bool, a: float, b: float) -> bool:
 
 def _year_of(ro: _Rollout, plans: Sequence[np.ndarray]) -> np.ndarray:
     year_of = np.full(ro.base.shape[1], NOT_SELECTED, dtype=np.int64)
-    for y, s in zip(reversed(ro.years), reversed(plans), strict=True):
+    for y, s in zip(reversed(ro.years[: len(plans)]), reversed(plans), strict=True):
         year_of[s] = y
     year_of[ro.base.fixed] = EXISTING
     return year_of
 
 
-def _year_one_bound(rolled: PhasedResult) -> tuple[float, str] | None:
-    """The rolling plan's first-year bound: its first year is the joint model's first year
-    on its own (only existing sites fixed), so the bound holds there too."""
-    if not rolled.results or not np.isfinite(rolled.results[0].bound):
+def _rolled_bound(rolled: PhasedResult, i: int) -> tuple[float, str] | None:
+    """Year ``i``'s own bound found by the rolling method (its rules alone, only existing
+    sites fixed: the joint model's year ``i``), or ``None``."""
+    if i >= len(rolled.year_bounds) or not np.isfinite(rolled.year_bounds[i]):
         return None
-    r = rolled.results[0]
-    return float(r.bound), r.bound_source
+    return float(rolled.year_bounds[i]), rolled.year_bound_sources[i]
 
 
 def _year_result(problem: Problem, model: Model, selected: np.ndarray, opts: SolveOptions,
                  stop: str, elapsed: float, solver: str, raw: str,
-                 known: tuple[float, str] | float | None, seconds: float) -> SolveResult:
+                 known: tuple[float, str] | None, seconds: float) -> SolveResult:
     """One year of a joint rollout, with a proven bound of that year on its own: the
-    ``known`` bound found earlier (a number is the joint MIP's bound on the final cost), or
-    else the LP or Lagrangian bound found in ``seconds``."""
+    ``known`` bound found earlier, or else the LP or Lagrangian bound found in
+    ``seconds``."""
     maxc = problem.objective == "max_cover"
     counts = coverage_counts(problem, selected)
     covered = counts >= problem.k
     objective = (float(problem.weights[covered].sum()) if maxc
                  else float(problem.costs[selected].sum()))
-    if isinstance(known, float | int):
-        known = (float(known), "mip") if np.isfinite(known) else None
     if known is None:
         bound, source, _ = best_bound(model, incumbent=objective, time_limit=seconds)
     else:
