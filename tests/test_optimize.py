@@ -347,6 +347,23 @@ def test_max_cover_lagrangian_projects_multipliers_and_improves_on_trivial() -> 
     assert lp.optimal and lp.value - 1e-6 <= lag <= 1.01 * lp.value
 
 
+def test_max_cover_volume_bound_reaches_the_lp_value() -> None:
+    # plain projected subgradient steps stopped 1e-4 above the LP with 20 sites and never
+    # left the trivial bound with 60; the volume algorithm's averaged steps get through
+    from siting.optimize.bounds import lagrangian_bound, lp_relaxation
+    from siting.optimize.heuristics import heuristic
+
+    A, w, _ = mid_instance()
+    for p, tol in ((20, 1e-5), (60, 2e-3)):
+        model = build_model(make_problem(A, weights=w, max_sites=p))
+        lo = heuristic(model).covered_weight()
+        lp = lp_relaxation(model, time_limit=10.0, method="ipm")
+        lag, _ = lagrangian_bound(model, lower=lo, time_limit=30.0, max_iter=2000,
+                                  start=100 * model.wo / model.ko)
+        assert lp.optimal and lp.value * (1 - 1e-9) <= lag <= lp.value * (1 + tol)
+        assert lag < model.wo.sum() * (1 - 1e-4)
+
+
 def mid_instance(seed: int = 1):
     rng = np.random.default_rng(seed)
     pts = rng.uniform(0, 3000, (3000, 2))

