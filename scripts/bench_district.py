@@ -47,6 +47,18 @@ def district(cell: float, n_cand: int, radius: float, seed: int = 0):
     return A, w, pts, cand
 
 
+def key_zones(pts: np.ndarray) -> list[ZoneRequirement]:
+    """The district's key zones: a core and a hospital fully covered, a test road 95 %
+    covered by at least two sites."""
+    zones = []
+    for name, (x, y), r, k in (("auto-city core", (6000, 9000), 1200, 1),
+                              ("ICV test road", (5000, 8000), 300, 2),
+                              ("hospital", (14000, 12000), 400, 1)):
+        rows = np.flatnonzero(((pts - (x, y)) ** 2).sum(axis=1) < r * r)
+        zones.append(ZoneRequirement(name, rows, 1.0 if k == 1 else 0.95, k=k))
+    return zones
+
+
 def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
@@ -135,12 +147,7 @@ def main() -> None:
         report(f"max_cover p={args.sites}", res, t_build)
     if args.objective == "max_cover":
         return
-    zones = []
-    for name, (x, y), r, k in (("auto-city core", (6000, 9000), 1200, 1),
-                              ("ICV test road", (5000, 8000), 300, 2),
-                              ("hospital", (14000, 12000), 400, 1)):
-        rows = np.flatnonzero(((pts - (x, y)) ** 2).sum(axis=1) < r * r)
-        zones.append(ZoneRequirement(name, rows, 1.0 if k == 1 else 0.95, k=k))
+    zones = key_zones(pts)
     res2 = solve_matrix(A, weights=w, objective="min_cost", coverage_target=0.95, zones=zones,
                         time_limit=args.time_limit, solver=args.solver,
                         heuristic_only=args.heuristic_only, heuristic_time=args.swap_time)

@@ -170,6 +170,7 @@ def test_joint_rollout_matches_enumeration(solver, seed, case) -> None:
         if b is not None:
             assert c[res.year_of == t].sum() <= b + 1e-9
     assert res.objective >= res.results[0].objective + res.results[1].objective - 1e-9
+    assert res.year_bounds == tuple(r.bound for r in res.results)
 
 
 @pytest.mark.parametrize("solver", ["cbc", "highs"])

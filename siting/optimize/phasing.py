@@ -41,8 +41,8 @@ plans; a middle year's own bound is computed with the LP or Lagrangian relaxatio
 ``method="auto"`` uses the joint MIP when its years together have at most
 :data:`JOINT_MAX_NNZ` non-zeros, starting it from the rolling plan (which gets two thirds
 of the time), and keeps the better rollout; larger rollouts are planned by the rolling
-method (on the demo's matrix, 0.5 M non-zeros over two years, the rolling plan with the
-whole two minutes was better than a joint MIP started from a rolling plan with less time).
+method (on the demo's matrix, 0.6 M non-zeros over two years, the rolling rollout was
+within 0.82 % of its bound in 73 s, the joint MIP within 0.83 % after 120 s).
 """
 
 from __future__ import annotations
@@ -530,7 +530,9 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
     msg = (f"{int((year_of > 0).sum())} new sites over {len(ro.years)} years, planned "
            f"jointly: {what} {value:.6g}, proven bound {bound:.6g}, gap {gap:.3%} "
            f"({'jointly optimal' if within else stop.replace('_', ' ')}; {roll}).")
-    return PhasedResult(ro.years, year_of, results, status, msg, "joint", value, bound, gap)
+    return PhasedResult(ro.years, year_of, results, status, msg, "joint", value, bound, gap,
+                        "", tuple(r.bound for r in results),
+                        tuple(r.bound_source for r in results))
 
 
 def _better(maxc: bool, a: float, b: float) -> bool:
