@@ -173,15 +173,22 @@ def test_joint_rollout_matches_enumeration(solver, seed, case) -> None:
     assert res.year_bounds == tuple(r.bound for r in res.results)
 
 
-@pytest.mark.parametrize("solver", ["cbc", "highs"])
-def test_joint_min_cost_rollout_matches_enumeration(solver) -> None:
+def _min_cost_rollout(**kw):
+    """A two-year min-cost rollout (targets 50 % then 80 %, a key zone in year 2): its
+    enumerated best final cost and the rollout ``solve_phased`` gives with ``kw``."""
     A, w, c = random_instance(5, m=30, n=9, density=0.3)
     zone = ZoneRequirement("key", np.arange(3), 1.0)
     best = brute_force_rollout(A, [{"coverage_target": 0.5},
                                    {"coverage_target": 0.8, "zones": [zone]}],
                                objective="min_cost", weights=w, costs=c)
     res = solve_phased(A, years=[1, 2], objective="min_cost", weights=w, costs=c,
-                       cumulative_target=[0.5, 0.8], zones_by_year={2: [zone]}, solver=solver)
+                       cumulative_target=[0.5, 0.8], zones_by_year={2: [zone]}, **kw)
+    return best, res
+
+
+@pytest.mark.parametrize("solver", ["cbc", "highs"])
+def test_joint_min_cost_rollout_matches_enumeration(solver) -> None:
+    best, res = _min_cost_rollout(solver=solver)
     assert res.method == "joint" and res.status == "optimal"
     assert res.objective == pytest.approx(best)
     assert res.results[-1].objective == pytest.approx(best)
@@ -270,14 +277,7 @@ def test_rolling_rollout_bound_holds_against_enumeration(seed, case) -> None:
 
 
 def test_rolling_min_cost_bound_holds_against_enumeration() -> None:
-    A, w, c = random_instance(5, m=30, n=9, density=0.3)
-    zone = ZoneRequirement("key", np.arange(3), 1.0)
-    best = brute_force_rollout(A, [{"coverage_target": 0.5},
-                                   {"coverage_target": 0.8, "zones": [zone]}],
-                               objective="min_cost", weights=w, costs=c)
-    res = solve_phased(A, years=[1, 2], objective="min_cost", weights=w, costs=c,
-                       cumulative_target=[0.5, 0.8], zones_by_year={2: [zone]},
-                       method="rolling")
+    best, res = _min_cost_rollout(method="rolling")
     assert res.bound - 1e-9 <= best <= res.objective + 1e-9
     # the final cost is bounded by the last year's own bound; year 1's comes with its plan
     assert res.bound == pytest.approx(res.year_bounds[1])

@@ -50,6 +50,7 @@ finished after 120 s), keeps the tightest bound and names its source.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -142,32 +143,61 @@ def lagrangian_bound(
     cap = dual.cap  # a multiplier above w / k only raises L: project onto [0, w / k]
     centre = 0.5 * cap if start is None else np.clip(np.asarray(start, dtype=np.float64), 0,
                                                      cap)
-    best, avg = dual(centre)
-    f, alpha_max, greens, it = 0.1, 0.1, 0, 0
+    best, it, _ = _volume_search(dual, centre, hi=cap, maximise=False, target=lower,
+                                 time_limit=time_limit, max_iter=max_iter)
+    return min(best, float(model.wo.sum())), it
+
+
+def _volume_search(
+    evaluate: Callable[[np.ndarray], tuple[float, np.ndarray]], centre: np.ndarray, *,
+    hi: np.ndarray | None, maximise: bool, target: float | None, time_limit: float,
+    max_iter: int,
+) -> tuple[float, int, np.ndarray]:
+    """The volume algorithm (Barahona and Anbil, 2000) on a dual function.
+
+    ``evaluate(point)`` returns the dual value and a subgradient there; points stay in
+    ``[0, hi]``. The search moves from the best point (the centre) along the running
+    average of the subgradients, with the Polyak step size towards ``target`` (the best
+    known plan's value; ``None``: 5 % past the best value). Steps that improve the value
+    move the centre; the step factor doubles after three such steps whose subgradient
+    still points along the move and shrinks by a third after a step that does not improve.
+
+    Returns
+    -------
+    tuple
+        The best value, the number of iterations done and the best point.
+    """
+    sense = 1.0 if maximise else -1.0
     t_end = time.perf_counter() + time_limit
+    top = np.inf if hi is None else hi
+    best, avg = evaluate(centre)
+    f, alpha_max, greens, it = 0.1, 0.1, 0, 0
     for it in range(1, max_iter + 1):
-        d = np.where(((centre <= 0) & (avg > 0)) | ((centre >= cap) & (avg < 0)), 0.0, avg)
+        out = sense * avg
+        d = np.where(((centre <= 0) & (out < 0)) | ((centre >= top) & (out > 0)), 0.0, avg)
         norm = float(d @ d)
-        gap = best - lower
-        if norm <= 0 or gap <= 1e-9 * max(abs(lower), 1.0) or time.perf_counter() > t_end:
+        goal = target if target is not None and np.isfinite(target) else (
+            best + sense * (0.05 * abs(best) + 1.0))
+        gap = sense * (goal - best)
+        if norm <= 0 or gap <= 1e-9 * max(abs(goal), 1.0) or time.perf_counter() > t_end:
             break
-        trial = np.clip(centre - f * gap / norm * d, 0.0, cap)
-        val, g = dual(trial)
+        trial = np.clip(centre + sense * (f * gap / norm) * d, 0.0, top)
+        val, g = evaluate(trial)
         diff = g - avg
         dd = float(diff @ diff)
         alpha = alpha_max if dd <= 0 else float(
             np.clip(-float(avg @ diff) / dd, alpha_max / 10, alpha_max))
         avg = alpha * g + (1.0 - alpha) * avg
-        if val < best * (1 - 1e-12):
+        if sense * (val - best) > 1e-12 * max(abs(best), 1.0):
             centre, best = trial, val
-            greens = greens + 1 if float(g @ d) > 0 else 0  # still descending along -d
+            greens = greens + 1 if float(g @ d) >= 0 else 0  # the move could go further
             if greens >= 3:
                 f, greens = min(2.0 * f, 2.0), 0
         else:
             f, greens = max(0.67 * f, 5e-5), 0
         if it % 200 == 0:
             alpha_max = max(0.7 * alpha_max, 1e-3)
-    return min(best, float(model.wo.sum())), it
+    return float(best), it, centre
 
 
 class _MaxCoverDual:
@@ -308,20 +338,6 @@ def initial_multipliers(model: Model) -> Multipliers:
     return Multipliers(lam, mu, tuple(nus))
 
 
-def _project(m: Multipliers, g: Multipliers) -> Multipliers:
-    """Zero the subgradient where a multiplier is at 0 and would go negative."""
-    return Multipliers(np.where((m.obj <= 0) & (g.obj < 0), 0.0, g.obj),
-                       np.where((m.hard <= 0) & (g.hard < 0), 0.0, g.hard),
-                       tuple(np.where((a <= 0) & (b < 0), 0.0, b)
-                             for a, b in zip(m.frac, g.frac, strict=True)))
-
-
-def _step(m: Multipliers, t: float, g: Multipliers) -> Multipliers:
-    return Multipliers(np.maximum(m.obj + t * g.obj, 0.0), np.maximum(m.hard + t * g.hard, 0.0),
-                       tuple(np.maximum(a + t * b, 0.0) for a, b in zip(m.frac, g.frac,
-                                                                        strict=True)))
-
-
 def _subgradient(model: Model, x: np.ndarray, y: np.ndarray,
                  us: list[np.ndarray]) -> Multipliers:
     """Slack of the relaxed rows at (x, y, u): the subgradient of the dual function."""
@@ -332,15 +348,16 @@ def _subgradient(model: Model, x: np.ndarray, y: np.ndarray,
     )
 
 
-def _combine(a: float, g: Multipliers, b: float, h: Multipliers) -> Multipliers:
-    """``a g + b h`` part by part."""
-    return Multipliers(a * g.obj + b * h.obj, a * g.hard + b * h.hard,
-                       tuple(a * p + b * q for p, q in zip(g.frac, h.frac, strict=True)))
+def _flat(m: Multipliers) -> np.ndarray:
+    """The multipliers as one array (objective groups, zone rows, partial zones)."""
+    return np.concatenate([m.obj, m.hard, *m.frac]).astype(np.float64)
 
 
-def _dot(g: Multipliers, h: Multipliers) -> float:
-    return float(g.obj @ h.obj + g.hard @ h.hard
-                 + sum(float(p @ q) for p, q in zip(g.frac, h.frac, strict=True)))
+def _unflat(v: np.ndarray, model: Model) -> Multipliers:
+    """Inverse of :func:`_flat` for ``model``'s rows."""
+    sizes = [model.Ao.shape[0], model.Ah.shape[0], *(z.A.shape[0] for z in model.frac)]
+    parts = np.split(v, np.cumsum(sizes)[:-1])
+    return Multipliers(parts[0], parts[1], tuple(parts[2:]))
 
 
 def min_cost_lagrangian_bound(
@@ -397,36 +414,15 @@ def volume(
     """:func:`min_cost_lagrangian_bound` that also returns the best multipliers."""
     if model.objective != "min_cost":
         raise ValueError("min_cost_lagrangian_bound is for min_cost models")
-    t_end = time.perf_counter() + time_limit
+
+    def evaluate(v: np.ndarray) -> tuple[float, np.ndarray]:
+        val, x, y, us = min_cost_dual_value(model, _unflat(v, model))
+        return val, _flat(_subgradient(model, x.astype(np.float64), y, us))
+
     centre = initial_multipliers(model) if start is None else start
-    best, x, y, us = min_cost_dual_value(model, centre)
-    avg = _subgradient(model, x.astype(np.float64), y, us)  # slack of the averaged solution
-    f, alpha_max, greens, it = 0.1, 0.1, 0, 0
-    for it in range(1, max_iter + 1):
-        g = _project(centre, avg)
-        norm = _dot(g, g)
-        ub = upper if upper is not None and np.isfinite(upper) else abs(best) * 1.05 + 1.0
-        gap = ub - best
-        if norm <= 0 or gap <= 1e-9 * max(abs(ub), 1.0) or time.perf_counter() > t_end:
-            break
-        trial = _step(centre, f * gap / norm, g)
-        val, x, y, us = min_cost_dual_value(model, trial)
-        gt = _subgradient(model, x, y, us)
-        d = _combine(1.0, gt, -1.0, avg)
-        dd = _dot(d, d)
-        alpha = alpha_max if dd <= 0 else float(
-            np.clip(-_dot(avg, d) / dd, alpha_max / 10, alpha_max))
-        avg = _combine(alpha, gt, 1.0 - alpha, avg)
-        if val > best + 1e-12 * max(abs(best), 1.0):
-            centre, best = trial, val
-            greens = greens + 1 if _dot(gt, g) >= 0 else 0
-            if greens >= 3:
-                f, greens = min(2.0 * f, 2.0), 0
-        else:
-            f, greens = max(0.67 * f, 5e-5), 0
-        if it % 200 == 0:
-            alpha_max = max(0.7 * alpha_max, 1e-3)
-    return float(best), it, centre
+    best, it, v = _volume_search(evaluate, _flat(centre), hi=None, maximise=True,
+                                 target=upper, time_limit=time_limit, max_iter=max_iter)
+    return best, it, _unflat(v, model)
 
 
 # -- LP relaxation -----------------------------------------------------------------------
