@@ -365,11 +365,11 @@ def _rolled(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
         msg = fwd.failure if bwd is None else f"{fwd.failure} Backward pass: {bwd.failure}"
         return PhasedResult(yrs, _year_of(ro, [r.selected for r in done]), done,
                             fwd.status, msg, "rolling", direction="forward")
-    values = [_value(ro, p.plans()) for p in passes]
+    values = [plan_value(probs, p.plans()) for p in passes]
     best = 0 if len(passes) == 1 or not _better(maxc, values[1], values[0]) else 1
     chosen, value = passes[best], values[best]
     plans = chosen.plans()
-    own = _own_bounds(ro, probs, fwd, bwd, plans, opts)
+    own = _own_bounds(ro, probs, fwd, bwd, plans)
     bound = _joint_bound(maxc, [b for b, _ in own], value)
     gap = relative_gap(value, bound)
     within = gap <= opts.mip_gap + _GAP_EPS
@@ -391,7 +391,7 @@ def _rolled(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
 
 
 def _own_bounds(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
-                plans: list[np.ndarray], opts: SolveOptions) -> list[tuple[float, str]]:
+                plans: list[np.ndarray]) -> list[tuple[float, str]]:
     """Each year's own bound (its rules alone, only existing sites fixed): the forward
     pass's first year and the backward pass's last year are those problems; the others
     (max cover only: min cost needs the last year's alone) are computed here."""
@@ -469,10 +469,6 @@ def _joint_model(ro: _Rollout, *, forced: bool) -> JointModel | None:
     return jm
 
 
-def _value(ro: _Rollout, plans: Sequence[np.ndarray]) -> float:
-    return plan_value(_joint_problems(ro), plans)
-
-
 def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
            opts: SolveOptions) -> PhasedResult:
     """Solve the joint MIP from the rolling plan and keep the better rollout."""
@@ -497,9 +493,9 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
     if np.isfinite(out.bound):
         bound = -out.bound if maxc else out.bound
     mip_bound = bound
-    if np.isfinite(rolled.bound) and not (np.isfinite(bound) and _better(maxc, rolled.bound,
-                                                                          bound)):
-        bound = rolled.bound  # the years' own bounds are tighter than the MIP's
+    if np.isfinite(rolled.bound):  # the years' own bounds may be tighter than the MIP's
+        bound = rolled.bound if not np.isfinite(bound) else (min if maxc else max)(
+            bound, rolled.bound)
     if plans is None:
         if out.kind == "infeasible":
             msg = (f"No rollout meets every year's rules: {out.solver} proved the joint "
