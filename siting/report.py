@@ -117,17 +117,21 @@ def _kpis(plan: ReportPlan, sites: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Indicator 指标", "Value 数值"])
 
 
+_ROLLOUT_METHODS = {
+    "joint": "joint: all years in one MIP",
+    "rolling forward": "rolling: year by year, the years before each one fixed",
+    "rolling backward": "rolling, backward: last year first, earlier years among its sites",
+}
+
+
 def _rollout_rows(rollout: dict | None) -> list[tuple[str, str]]:
     """The phased rollout's own status and gap: joint, or rolling (forward: the years
     before each one fixed; backward: the last year first, earlier years among its sites)."""
     if not rollout:
         return []
     method = str(rollout.get("method", "–"))
-    what = ("joint: all years in one MIP" if method == "joint"
-            else "rolling, backward: last year first, earlier years among its sites"
-            if rollout.get("direction") == "backward"
-            else "rolling: year by year, the years before each one fixed")
-    return [("Rollout method 分期方法", what),
+    key = method if method != "rolling" else f"rolling {rollout.get('direction') or 'forward'}"
+    return [("Rollout method 分期方法", _ROLLOUT_METHODS.get(key, method)),
             ("Rollout status 分期状态", str(rollout.get("status", "–"))),
             ("Rollout gap 分期间隙", _pct(rollout.get("gap"), 2))]
 

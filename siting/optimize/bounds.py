@@ -158,7 +158,7 @@ def _volume_search(
     ``evaluate(point)`` returns the dual value and a subgradient there; points stay in
     ``[0, hi]``. The search moves from the best point (the centre) along the running
     average of the subgradients, with the Polyak step size towards ``target`` (the best
-    known plan's value; ``None``: 5 % past the best value). Steps that improve the value
+    known plan's value; ``None``: 5 % past the best value's magnitude, plus one). Steps that improve the value
     move the centre; the step factor doubles after three such steps whose subgradient
     still points along the move and shrinks by a third after a step that does not improve.
 
@@ -177,7 +177,7 @@ def _volume_search(
         d = np.where(((centre <= 0) & (out < 0)) | ((centre >= top) & (out > 0)), 0.0, avg)
         norm = float(d @ d)
         goal = target if target is not None and np.isfinite(target) else (
-            best + sense * (0.05 * abs(best) + 1.0))
+            sense * (1.05 * abs(best) + 1.0))
         gap = sense * (goal - best)
         if norm <= 0 or gap <= 1e-9 * max(abs(goal), 1.0) or time.perf_counter() > t_end:
             break
