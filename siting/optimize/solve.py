@@ -79,7 +79,7 @@ def solve_matrix(
     :func:`~siting.optimize.bounds.best_bound`), then the MIP solver warm-started with the
     heuristic plan for whatever time is left (CBC is held to the wall-clock budget). Models
     above :data:`MIP_MAX_NNZ` non-zeros (a few square kilometres and up) spend that time in
-    the window search instead (:mod:`siting.optimize.lns`: HiGHS re-solves a few hundred
+    the window search instead (:mod:`siting.optimize.lns`: HiGHS re-solves about a hundred
     neighbouring candidates at a time, everything else fixed; 60 s without a time limit).
     The best plan is re-checked by :func:`~siting.optimize.check_solution` before it is
     returned.
