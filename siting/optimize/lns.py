@@ -1,10 +1,11 @@
 r"""Large-neighbourhood search: re-solve one window of the plan exactly, keep the rest.
 
 At district scale the full MIP does not get past its root LP in minutes, but a window of
-about a hundred neighbouring candidates is re-solved in a fraction of a second. Given a feasible plan :math:`x`,
-a window :math:`W` (a seed column and the columns that share a row with it, grown ring
-by ring) and :math:`\bar x = x` outside :math:`W`, the window problem is the model
-restricted to the rows :math:`W` touches, with everything outside held fixed:
+about a hundred neighbouring candidates is re-solved in a fraction of a second. Given a
+feasible plan :math:`x`, a window :math:`W` (a seed column and the columns that share a
+row with it, grown ring by ring) and :math:`\bar x = x` outside :math:`W`, the window
+problem is the model restricted to the rows :math:`W` touches, with everything outside
+held fixed:
 
 .. math::
 

@@ -244,7 +244,9 @@ Measured with HiGHS, 120-180 s, on the district benchmark: tiles for min cost (9
 at 85,000 non-zeros the MIP gave 35 sites against the window search's 36, at 147,000 58
 against 59, at 229,000 the MIP did not improve the heuristic's 93 while the window search
 reached 91; on a quarter of the district (254,000) the MIP improved neither min cost
-(2,015 against 1,856 sites) nor max cover with 500 sites (18.21 M against 18.49 M). Above
+(2,015 against 1,856 sites) nor max cover with 500 sites (18.21 M against 18.49 M). (The
+window search then used larger windows, 150 columns with 2 s each; the smaller default
+windows of :data:`siting.optimize.lns.WINDOWS` do better at district scale.) Above
 two million non-zeros the MIP's root LP alone does not finish in minutes."""
 
 
