@@ -158,9 +158,10 @@ def _volume_search(
     ``evaluate(point)`` returns the dual value and a subgradient there; points stay in
     ``[0, hi]``. The search moves from the best point (the centre) along the running
     average of the subgradients, with the Polyak step size towards ``target`` (the best
-    known plan's value; ``None``: 5 % past the best value's magnitude, plus one). Steps that improve the value
-    move the centre; the step factor doubles after three such steps whose subgradient
-    still points along the move and shrinks by a third after a step that does not improve.
+    known plan's value; ``None``: 5 % past the best value's magnitude, plus one). Steps
+    that improve the value move the centre; the step factor doubles after three such steps
+    whose subgradient still points along the move and shrinks by a third after a step that
+    does not improve.
 
     Returns
     -------
