@@ -33,6 +33,8 @@ class MipOutcome:
 
     ``kind`` is one of "optimal", "time_limit", "infeasible", "no_solution", "failed".
     ``objective`` and ``bound`` are in the MIP's minimisation sense (``nan`` if absent).
+    ``nodes`` and ``iterations`` count the branch-and-bound nodes and the simplex
+    iterations of a HiGHS solve (0 when unknown).
     """
 
     kind: str
@@ -41,6 +43,8 @@ class MipOutcome:
     objective: float
     bound: float
     solver: str
+    nodes: int = 0
+    iterations: int = 0
 
 
 def available_solvers() -> list[str]:
@@ -101,7 +105,7 @@ def highs_model(milp: Milp) -> object:
 
 def solve_highs(
     milp: Milp, start: np.ndarray | None, *, time_limit: float | None, mip_gap: float,
-    threads: int | None, seed: int,
+    threads: int | None, seed: int, options: dict[str, object] | None = None,
 ) -> MipOutcome:
     """Solve with HiGHS through highspy (arrays passed directly, heuristic as MIP start).
 
@@ -112,7 +116,7 @@ def solve_highs(
     """
     t0 = time.perf_counter()
     out = _highs_run(milp, start, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                     seed=seed)
+                     seed=seed, options=options)
     if _same_frame(milp, out):
         return out
     log.info("HiGHS reported objective %.9g for a plan worth %.9g; solving again without "
@@ -120,7 +124,7 @@ def solve_highs(
     left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
     if start is not None and (left is None or left >= 1.0):
         again = _highs_run(milp, None, time_limit=left, mip_gap=mip_gap, threads=threads,
-                           seed=seed)
+                           seed=seed, options=options)
         if _same_frame(milp, again) and again.x is not None:
             return again
     value = float(milp.c @ out.x)
@@ -138,7 +142,7 @@ def _same_frame(milp: Milp, out: MipOutcome) -> bool:
 
 def _highs_run(
     milp: Milp, start: np.ndarray | None, *, time_limit: float | None, mip_gap: float,
-    threads: int | None, seed: int,
+    threads: int | None, seed: int, options: dict[str, object] | None = None,
 ) -> MipOutcome:
     import highspy
 
@@ -147,6 +151,8 @@ def _highs_run(
         h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("random_seed", int(seed))
+    for name, value in (options or {}).items():
+        h.setOptionValue(name, value)
     if threads is not None:
         # HiGHS keeps one thread scheduler per process: free it so that this count holds
         # (otherwise a run after another with a different count fails with no status).
@@ -177,7 +183,8 @@ def _highs_run(
         kind = "failed" if not has_sol else "time_limit"
     if not np.isfinite(bound):
         bound = float("nan")
-    return MipOutcome(kind, raw, x, obj, bound, "highs")
+    return MipOutcome(kind, raw, x, obj, bound, "highs", int(info.mip_node_count),
+                      int(info.simplex_iteration_count))
 
 
 _CBC_RESULT = re.compile(r"^(?:Result - (.*)|(Problem is infeasible).*)$", re.M)

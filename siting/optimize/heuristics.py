@@ -7,15 +7,26 @@ over its columns. The plan they give is the MIP start and the fallback answer.
 from __future__ import annotations
 
 import heapq
-import time
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
+from siting.optimize.budget import Budget, as_budget
 from siting.optimize.reduce import Model
 
 _EPS = 1e-9
+
+SCAN_UNIT = 5.0e-9
+"""Work units per entry a swap try scans: every column once (the best site to drop),
+the non-zeros around the column it brings in, and :data:`TRY_ENTRIES` for its fixed
+overhead."""
+
+TRY_ENTRIES = 29_000
+"""The fixed cost of a swap try, in scanned entries (about 0.15 ms here)."""
+
+GREEDY_UNIT = 7.0e-7
+"""Work units per non-zero of the model per greedy pass."""
 
 
 class State:
@@ -309,6 +320,9 @@ class _SwapSearch:
         self.Aor = sp.csr_array(m.Ao)
         self._refresh()
         self.scale = max(float(m.wo.sum()), 1.0) * 1e-12
+        rows, n = max(m.Ao.shape[0], 1), max(m.n, 1)
+        nnz = float(m.Ao.nnz)
+        self.step = SCAN_UNIT * (n + (nnz / n) * (nnz / rows) + TRY_ENTRIES)  # per try
 
     def _refresh(self) -> None:
         st, m = self.st, self.st.model
@@ -405,8 +419,11 @@ class _SwapSearch:
         return False
 
 
-def swap_search(st: State, *, time_limit: float, max_passes: int = 50) -> int:
+def swap_search(st: State, *, time_limit: float | Budget, max_passes: int = 50) -> int:
     """Improve a max-cover plan by 1-for-1 swaps until no swap helps or time runs out.
+
+    ``time_limit`` is in seconds, or a :class:`~siting.optimize.budget.Budget` charged
+    per swap tried (:data:`SCAN_UNIT`).
 
     Returns
     -------
@@ -415,7 +432,7 @@ def swap_search(st: State, *, time_limit: float, max_passes: int = 50) -> int:
     """
     if st.model.objective != "max_cover" or st.nsel == 0:
         return 0
-    t_end = time.perf_counter() + time_limit
+    budget = as_budget(time_limit)
     search = _SwapSearch(st)
     swaps = 0
     for _ in range(max_passes):
@@ -424,8 +441,9 @@ def swap_search(st: State, *, time_limit: float, max_passes: int = 50) -> int:
         order = np.argsort(-search.gain, kind="stable")
         order = order[search.gain[order] > search.scale]
         for j in order:
-            if time.perf_counter() > t_end:
+            if budget.done():
                 return swaps + improved
+            budget.charge(search.step)
             if search.try_column(int(j), removable):
                 improved += 1
                 removable = st.x & ~st.model.fixed
@@ -462,7 +480,7 @@ def _near(search: _SwapSearch, j: int) -> np.ndarray:
     return cols[~st.x[cols]]
 
 
-def _repair(search: _SwapSearch, near: np.ndarray, *, t_end: float, width: int,
+def _repair(search: _SwapSearch, near: np.ndarray, *, budget: Budget, width: int,
             max_swaps: int) -> tuple[list[tuple[int, int]], bool]:
     """Swap sites (never for a dearer one) until the coverage target holds again.
 
@@ -473,7 +491,8 @@ def _repair(search: _SwapSearch, near: np.ndarray, *, t_end: float, width: int,
     goal = m.target * (1 - 1e-9) - 1e-9
     swaps: list[tuple[int, int]] = []
     width = min(width, m.n)
-    while st.cw < goal and len(swaps) < max_swaps and time.perf_counter() < t_end:
+    while st.cw < goal and len(swaps) < max_swaps and not budget.done():
+        budget.charge(search.step)
         gain = np.where(st.x, 0.0, search.gain)
         top = np.argpartition(-gain, width - 1)[:width]
         top = top[np.argsort(-gain[top], kind="stable")]
@@ -483,6 +502,7 @@ def _repair(search: _SwapSearch, near: np.ndarray, *, t_end: float, width: int,
         base = st.x & ~m.fixed
         moved = False
         for j in top[gain[top] > search.scale]:
+            budget.charge(search.step)
             if search.try_column(int(j), base & (m.costs >= m.costs[j])):
                 swaps.append(search.last)
                 moved = True
@@ -492,7 +512,8 @@ def _repair(search: _SwapSearch, near: np.ndarray, *, t_end: float, width: int,
     return swaps, st.cw >= goal
 
 
-def cost_search(st: State, *, time_limit: float, width: int = 200, max_swaps: int = 8) -> int:
+def cost_search(st: State, *, time_limit: float | Budget, width: int = 200,
+                max_swaps: int = 8) -> int:
     """Lower the cost of a feasible min-cost plan by local search; returns sites dropped.
 
     Moves, each keeping every hard rule and never raising the cost: drop a site whose
@@ -508,7 +529,8 @@ def cost_search(st: State, *, time_limit: float, width: int = 200, max_swaps: in
     st
         A feasible plan of a min-cost model (left unchanged otherwise).
     time_limit
-        Seconds allowed.
+        Seconds allowed, or a :class:`~siting.optimize.budget.Budget` charged per swap
+        tried (:data:`SCAN_UNIT`).
     width
         Columns with the largest gain tried per repair swap.
     max_swaps
@@ -517,14 +539,15 @@ def cost_search(st: State, *, time_limit: float, width: int = 200, max_swaps: in
     m = st.model
     if m.objective != "min_cost" or not st.feasible() or m.n == 0:
         return 0
-    t_end = time.perf_counter() + time_limit
+    budget = as_budget(time_limit)
     search = _SwapSearch(st, keep_target=False)
     dropped = _drop_slack(search)
     if m.target is None:
         return dropped
     unit = np.maximum(m.costs, 1e-9 * max(1.0, float(m.costs.max(initial=0.0))))
     tried = np.zeros(m.n, dtype=bool)
-    while time.perf_counter() < t_end:
+    while not budget.done():
+        budget.charge(search.step)
         cand = st.x & ~m.fixed & ~tried
         if not cand.any():
             break
@@ -532,7 +555,7 @@ def cost_search(st: State, *, time_limit: float, width: int = 200, max_swaps: in
         tried[s] = True
         search.toggle(s)
         ok = st.zones_ok() and st.quota_min_ok()
-        swaps, ok = _repair(search, _near(search, s), t_end=t_end, width=width,
+        swaps, ok = _repair(search, _near(search, s), budget=budget, width=width,
                             max_swaps=max_swaps) if ok else ([], False)
         if ok and st.feasible():
             dropped += 1 + _drop_slack(search)
@@ -544,47 +567,52 @@ def cost_search(st: State, *, time_limit: float, width: int = 200, max_swaps: in
     return dropped
 
 
-def heuristic(model: Model, *, time_limit: float = 5.0) -> State:
+def heuristic(model: Model, *, time_limit: float | Budget = 5.0) -> State:
     """Greedy plus local search; returns the best plan found (possibly infeasible).
 
     Min cost runs the cost-ratio greedy (then drops redundant sites); when that plan
-    breaks a rule (typically a site count reached before the target) or time allows, it
-    also tries ranking by gain / sqrt(cost) and by gain alone, and keeps the cheapest
-    feasible plan, then lowers its cost with :func:`cost_search` for the time left.
+    breaks a rule (typically a site count reached before the target) or the budget
+    allows, it also tries ranking by gain / sqrt(cost) and by gain alone, and keeps the
+    cheapest feasible plan, then lowers its cost with :func:`cost_search` with what is
+    left.
 
     Parameters
     ----------
     model
         The reduced model.
     time_limit
-        Seconds allowed to the swap search (and to the extra min-cost greedy passes).
+        Seconds allowed to the swap search (and to the extra min-cost greedy passes), or
+        a :class:`~siting.optimize.budget.Budget` of work units (a greedy pass costs
+        :data:`GREEDY_UNIT` per non-zero).
     """
+    budget = as_budget(time_limit)
     if model.objective == "min_cost":
-        return _min_cost_heuristic(model, time_limit=time_limit)
+        return _min_cost_heuristic(model, budget)
     st = greedy(model)
     if model.budget is not None:
         alt = greedy(model, use_cost=False)
         if alt.feasible() and (not st.feasible() or alt.value() > st.value()):
             st = alt
     if st.feasible():
-        swap_search(st, time_limit=time_limit)
+        swap_search(st, time_limit=budget)
     return st
 
 
-def _min_cost_heuristic(model: Model, *, time_limit: float) -> State:
-    t_end = time.perf_counter() + time_limit
+def _min_cost_heuristic(model: Model, budget: Budget) -> State:
     best: State | None = None
+    per_pass = GREEDY_UNIT * model.nnz
     for power in (1.0, 0.5, 0.0):
-        t_pass = time.perf_counter()
+        start = budget.seconds_left()
         st = greedy(model, use_cost=True, cost_power=power)
         if st.feasible():
             drop_redundant(st)
+        budget.charge(per_pass)
         if best is None or (st.feasible() and (not best.feasible() or st.cost() < best.cost())):
             best = st
-        spent = time.perf_counter() - t_pass
-        if best.feasible() and time.perf_counter() + spent > t_end:
+        took = None if start is None else start - (budget.seconds_left() or 0.0)
+        if best.feasible() and not budget.affords(per_pass, took):
             break
     assert best is not None
     if best.feasible():
-        cost_search(best, time_limit=max(t_end - time.perf_counter(), 0.0))
+        cost_search(best, time_limit=budget)
     return best

@@ -46,6 +46,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.optimize.backends import MipOutcome, solve_highs
+from siting.optimize.budget import Budget, as_budget
 from siting.optimize.milp import Milp, build_milp, full_start
 from siting.optimize.reduce import FracZone, Model
 
@@ -53,20 +54,40 @@ log = logging.getLogger(__name__)
 
 _EPS = 1e-9
 
-WINDOWS = {"max_cover": (100, 0.5, 1000), "min_cost": (60, 0.3, 200)}
-"""Default window per objective: columns (offered, for a scored window), seconds per
-solve, and reach (columns a scored window is chosen from). Many small, quick windows
-beat few large ones at district scale (228,363 x 50,000, from the same heuristic plan,
-2 workers). Min cost (95 % and key zones, scored windows), after 120 s: 150 columns in
-1,000 with 2 s each 2,011 -> 1,979 sites; 60 in 200 with 0.3 s 1,917; 40 in 150 with 0.2 s
-1,911; after 500 s: 60 in 200 1,833, 80 in 300 with 0.5 s 1,848, 40 in 150 1,853. Max
-cover with 2,000 sites (plain windows), after 120 s: 150 columns with 2 s 133.75 M, 100
-with 0.5 s 133.86 M, 60 with 0.3 s 133.62 M."""
+WINDOWS = {"max_cover": (100, 1000), "min_cost": (60, 200)}
+"""Default window per objective: columns (offered, for a scored window) and reach
+(columns a scored window is chosen from). Many small windows beat few large ones at
+district scale (228,363 x 50,000, from the same heuristic plan, 2 workers, windows then
+limited to a time each). Min cost (95 % and key zones, scored windows), after 120 s: 150
+columns in 1,000 with 2 s each 2,011 -> 1,979 sites; 60 in 200 with 0.3 s 1,917; 40 in
+150 with 0.2 s 1,911; after 500 s: 60 in 200 1,833, 80 in 300 with 0.5 s 1,848, 40 in 150
+1,853. Max cover with 2,000 sites (plain windows), after 120 s: 150 columns with 2 s
+133.75 M, 100 with 0.5 s 133.86 M, 60 with 0.3 s 133.62 M."""
+
+WINDOW_HIGHS: dict[str, object] = {
+    "mip_max_nodes": 1, "mip_allow_restart": False, "mip_heuristic_effort": 0.02}
+"""HiGHS options of a window solve. The node limit (multiplied by :data:`NODES_GROWTH`
+each time the windows widen) ends a solve at the same point on every run; a window's root with its cuts and heuristics finds most
+of what the window has to give. Restarts off: a window is too small to gain from one.
+On the district (min cost, same start, 120 s): windows stopped at 0.3 s 1,917 sites;
+with the cost-unit gap (below) 1,892; also without restarts 1,872-1,882; node-limited
+(this) 1,881."""
+
+NODES_GROWTH = 4
+"""Factor on the node limit each time the windows widen."""
+
+WINDOW_UNIT = 1.3e-4
+"""Work units charged per non-zero of a window's MIP per solve, and half as much again
+per branch-and-bound node it explored (divided among the workers solving at once)."""
+
+WINDOW_SECONDS = 60.0
+"""Wall-clock safety limit of one window solve (a solve reaching it makes the run
+non-reproducible, see :mod:`siting.optimize.budget`)."""
 
 GROW_BELOW = 0.1
 """A pass over every selected site in which at most this share of the windows improved
-the plan widens the windows (columns, reach and seconds times 1.5): the small
-neighbourhoods are then close to exhausted."""
+the plan widens the windows (columns and reach times 1.5): the small neighbourhoods are
+then close to exhausted."""
 
 
 @dataclass(frozen=True)
@@ -194,17 +215,17 @@ def _window_zone(z: FracZone, zT: sp.csr_array, x: np.ndarray, xo: np.ndarray,
 
 
 def large_neighbourhood_search(
-    model: Model, x: np.ndarray, *, time_limit: float, size: int | None = None,
-    window_time: float | None = None, seed: int = 0, scores: np.ndarray | None = None,
+    model: Model, x: np.ndarray, *, time_limit: float | Budget, size: int | None = None,
+    window_time: float = WINDOW_SECONDS, seed: int = 0, scores: np.ndarray | None = None,
     reach: int | None = None, workers: int = 1,
 ) -> tuple[np.ndarray, LnsStats]:
     """Improve a feasible plan window by window with HiGHS (see the module docstring).
 
     Windows are seeded at selected sites not yet visited, in a random order fixed by
     ``seed``; when every selected site has been visited a new pass starts, with windows
-    half as large again (and half as much time each) when few windows of the last pass
-    improved the plan (:data:`GROW_BELOW`). The search ends at the time limit or after a
-    fruitless pass over the whole model.
+    half as large again (and a node limit :data:`NODES_GROWTH` times higher) when few
+    windows of the last pass improved the plan (:data:`GROW_BELOW`). The search ends when
+    its budget is spent or when a window over the whole model is solved to optimality.
 
     Parameters
     ----------
@@ -213,11 +234,13 @@ def large_neighbourhood_search(
     x
         A feasible plan (bool per kept column); not modified.
     time_limit
-        Seconds for the whole search.
+        Seconds for the whole search, or a :class:`~siting.optimize.budget.Budget` of work
+        units (a window solve costs :data:`WINDOW_UNIT` per non-zero of its MIP).
     size
         Columns per window (default per objective, :data:`WINDOWS`).
     window_time
-        Seconds allowed to each window solve (default per objective).
+        Wall-clock safety limit of each window solve, in seconds (solves end by their
+        node limit, :data:`WINDOW_HIGHS`).
     seed
         Order in which selected sites seed windows.
     scores
@@ -229,7 +252,8 @@ def large_neighbourhood_search(
         Columns around the seed a scored window is chosen from (default per objective).
     workers
         Windows solved at the same time (HiGHS runs without the interpreter lock); the
-        windows of one batch share no row.
+        windows of one batch share no row, and their outcomes are applied in a fixed
+        order.
 
     Returns
     -------
@@ -237,11 +261,12 @@ def large_neighbourhood_search(
         The improved plan and what the search did.
     """
     t0 = time.perf_counter()
-    t_end = t0 + time_limit
-    d_size, d_time, d_reach = WINDOWS[model.objective]
+    budget = as_budget(time_limit)
+    d_size, d_reach = WINDOWS[model.objective]
     size = d_size if size is None else size
-    window_time = d_time if window_time is None else window_time
     reach = d_reach if reach is None else reach
+    nodes = int(WINDOW_HIGHS.get("mip_max_nodes", 2**31 - 1))
+    workers = max(int(workers), 1)
     x = x.copy()
     maxc = model.objective == "max_cover"
     transposes = (sp.csr_array(model.Ao.T), sp.csr_array(model.Ah.T),
@@ -251,36 +276,40 @@ def large_neighbourhood_search(
     visited = np.zeros(model.n, dtype=bool)
     windows = improved = pass_improved = pass_windows = 0
     next_log = t0 + 60.0
-    with ThreadPoolExecutor(max(int(workers), 1)) as pool:
-        while time.perf_counter() < t_end - 0.05:
+    with ThreadPoolExecutor(workers) as pool:
+        while not budget.done():
             if time.perf_counter() >= next_log:
                 log.info("window search: %.0fs, %d windows, plan value %s",
                          time.perf_counter() - t0, windows, f"{_plan_value(model, x):.6g}")
                 next_log += 60.0
             if not (x & ~visited & ~model.fixed).any():
                 log.debug("window search pass: %d windows, %d improved, size %d, reach %d, "
-                          "%.2fs each", pass_windows, pass_improved, size, reach, window_time)
+                          "%d nodes", pass_windows, pass_improved, size, reach, nodes)
                 if pass_improved <= GROW_BELOW * pass_windows:  # wider windows
-                    if pass_improved == 0 and size >= model.n:
-                        break
                     size, reach = int(1.5 * size) + 1, int(1.5 * reach) + 1
-                    window_time *= 1.5
+                    nodes = min(nodes * NODES_GROWTH, 2**31 - 1)
                 visited[:] = False
                 pass_improved = pass_windows = 0
                 continue
-            batch = _disjoint_windows(model, x, visited, rng, max(int(workers), 1), size,
-                                      reach, scores, transposes)
-            limit = min(window_time, max(t_end - time.perf_counter(), 0.01))
-            futures = [pool.submit(_solve_window, sub, milp, x[W], limit)
+            batch = _disjoint_windows(model, x, visited, rng, workers, size, reach, scores,
+                                      transposes)
+            seconds = budget.seconds_left()
+            limit = window_time if seconds is None else min(window_time, max(seconds, 0.01))
+            futures = [pool.submit(_solve_window, sub, milp, x[W], limit, nodes)
                        for sub, W, milp in batch]
-            for (sub, W, _milp), fut in zip(batch, futures, strict=True):
-                out = fut.result()
+            proved = False
+            for (sub, W, milp), fut in zip(batch, futures, strict=True):
+                out, clocked, explored, exact = fut.result()
+                budget.charge(WINDOW_UNIT * milp.A.nnz * (1 + 0.5 * explored) / len(batch))
+                if clocked:
+                    budget.stop_by_clock()
                 windows += 1
                 pass_windows += 1
                 if out.x is None:
                     continue
                 nw = out.x[:W.size] > 0.5
                 if not _improves(sub, x[W], nw, maxc):
+                    proved = proved or (exact and W.size >= model.n)
                     continue
                 trial = x.copy()
                 trial[W] = nw
@@ -290,6 +319,8 @@ def large_neighbourhood_search(
                     pass_improved += 1
                     visited[W] = False  # the neighbourhood changed: worth another look
                     visited[W[nw]] = True
+            if proved:  # a window over the whole model was solved exactly: nothing is left
+                break
     stats = LnsStats(windows, improved, time.perf_counter() - t0, start_value,
                      _plan_value(model, x))
     log.info("window search: %d windows, %d improved, %s -> %s in %.1fs", windows,
@@ -330,20 +361,48 @@ def _disjoint_windows(
     return out
 
 
-def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float) -> MipOutcome:
+def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float,
+                  nodes: int) -> tuple[MipOutcome, bool, int, bool]:
     """Solve one window; for min cost with a target, when no cheaper plan is found, also
-    look for more covered weight at the same cost (see the module docstring)."""
+    look for more covered weight at the same cost (see the module docstring).
+
+    Returns the outcome, whether a solve stopped at its wall-clock ``limit``, the
+    branch-and-bound nodes explored, and whether the first (objective) solve was proved
+    optimal.
+    """
     t0 = time.perf_counter()
     start = full_start(sub, milp, xw.astype(np.float64))
-    out = solve_highs(milp, start, time_limit=limit, mip_gap=1e-6, threads=None, seed=0)
+    opts = {**WINDOW_HIGHS, "mip_max_nodes": int(nodes)}
+    unit = _cost_unit(sub.costs) if sub.objective == "min_cost" else None
+    if unit is not None:  # a plan cheaper by less than a unit does not exist
+        opts["mip_abs_gap"] = unit * (1 - 1e-6)
+    out = solve_highs(milp, start, time_limit=limit, mip_gap=1e-6, threads=None, seed=0,
+                      options=opts)
+    clocked = out.raw_status == _CLOCK
+    exact = out.kind == "optimal"
     if sub.objective != "min_cost" or sub.target is None or sub.Ao.shape[0] == 0:
-        return out
+        return out, clocked, out.nodes, exact
     if out.x is not None and _improves(sub, xw, out.x[:sub.n] > 0.5, False):
-        return out
+        return out, clocked, out.nodes, exact
     second = weight_milp(sub, milp, float(sub.costs @ xw))
     left = max(limit - (time.perf_counter() - t0), 0.5 * limit)
-    more = solve_highs(second, start, time_limit=left, mip_gap=1e-6, threads=None, seed=0)
-    return more if more.x is not None else out
+    opts.pop("mip_abs_gap", None)
+    more = solve_highs(second, start, time_limit=left, mip_gap=1e-6, threads=None, seed=0,
+                       options=opts)
+    clocked = clocked or more.raw_status == _CLOCK
+    return (more if more.x is not None else out), clocked, out.nodes + more.nodes, exact
+
+
+_CLOCK = "Time limit reached"
+"""HiGHS's status text for a solve stopped by its time limit."""
+
+
+def _cost_unit(costs: np.ndarray) -> float | None:
+    """The largest unit every cost is a whole multiple of (``None`` if not integral)."""
+    if costs.size == 0 or not np.all(costs == np.round(costs)) or costs.max() > 2**52:
+        return None
+    unit = int(np.gcd.reduce(np.abs(costs).astype(np.int64)))
+    return float(unit) if unit > 0 else None
 
 
 def weight_milp(sub: Model, milp: Milp, cost: float) -> Milp:

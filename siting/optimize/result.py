@@ -58,6 +58,11 @@ class SolveResult:
     served
         Capacitated solves only: share of each row's demand that is served, 0..1; the
         objective is then ``weights @ served``.
+    reproducible
+        Whether every step ended by its own work budget or by optimality, never by the
+        wall clock: the same input and options then give the same plan on every run (see
+        :mod:`siting.optimize.budget`). A run cut by the clock (a slow or busy machine, or
+        a MIP solver at its time limit) may differ when repeated.
     """
 
     selected: np.ndarray
@@ -80,6 +85,7 @@ class SolveResult:
     objective_name: str = "max_cover"
     assignment: sp.csr_array | None = None
     served: np.ndarray | None = None
+    reproducible: bool = True
 
     @property
     def n_selected(self) -> int:

@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from siting._errors import PlanCheckError
+from siting._errors import ConfigError, PlanCheckError
 from siting.optimize.backends import MipOutcome, check_solver, run_mip
 from siting.optimize.bounds import best_bound
+from siting.optimize.budget import Budget
 from siting.optimize.capacity import (
     assignment_from,
     build_capacity_milp,
@@ -49,6 +50,7 @@ def solve_matrix(
     conflicts: object = None,
     quotas: Sequence[Quota] | None = None,
     time_limit: float | None = None,
+    work_limit: float | None = None,
     mip_gap: float = 1e-4,
     solver: str = "cbc",
     threads: int | None = None,
@@ -112,7 +114,14 @@ def solve_matrix(
     quotas
         Minimum / maximum counts per group of columns.
     time_limit
-        Seconds for the whole call (``None``: no limit).
+        Seconds for the whole call (``None``: no limit). The searches spend it as work
+        units (about a second each here; :mod:`siting.optimize.budget`), so a run that
+        ends within it gives the same plan every time; the clock only stops a run on a
+        slow or busy machine, and the result then says so (``reproducible``).
+    work_limit
+        Work units for the whole call instead of ``time_limit``'s seconds: with no time
+        limit, the plan is the same on any machine under any load (the full MIP of a small
+        model, which stops by the clock, gets as many seconds as units are left).
     mip_gap
         Relative gap at which the MIP stops.
     solver
@@ -125,7 +134,7 @@ def solve_matrix(
     heuristic_only
         Skip the MIP solver (heuristic plan with the best bound available).
     heuristic_time
-        Seconds for the swap search (default: 30 % of the time limit, at most 30 s and,
+        Work units (seconds) for the swap search (default: 30 % of the time limit, at most 30 s and,
         on instances under 100,000 non-zeros unless ``heuristic_only``, at most 10
         microseconds per non-zero).
     start
@@ -156,6 +165,10 @@ def solve_matrix(
     """
     t0 = time.perf_counter()
     check_solver(solver)
+    for name, value in (("time_limit", time_limit), ("work_limit", work_limit)):
+        if value is not None and not (isinstance(value, int | float) and value >= 0):
+            raise ConfigError(f"{name} must be a number >= 0 (or None for no limit); got "
+                              f"{value!r}")
     problem = make_problem(
         A, weights=weights, costs=costs, objective=objective, max_sites=max_sites,
         budget=budget, coverage_target=coverage_target, k=k, zones=zones, fixed=fixed,
@@ -164,7 +177,7 @@ def solve_matrix(
     )
     opts = SolveOptions(time_limit=time_limit, mip_gap=float(mip_gap), solver=solver,
                         threads=threads, seed=int(seed), heuristic_only=heuristic_only,
-                        heuristic_time=heuristic_time)
+                        heuristic_time=heuristic_time, work_limit=work_limit)
     starts = None if start is None else [np.asarray(start, dtype=np.int64)]
     return solve_problem(problem, opts, t0=t0, starts=starts)
 
@@ -180,13 +193,19 @@ class SolveOptions:
     seed: int = 0
     heuristic_only: bool = False
     heuristic_time: float | None = None
+    work_limit: float | None = None
 
 
 class _Clock:
-    def __init__(self, t0: float, limit: float | None) -> None:
+    """Step timings, and the work budget of a solve (units = seconds of the time limit,
+    its deadline the time limit itself; see :mod:`siting.optimize.budget`)."""
+
+    def __init__(self, t0: float, limit: float | None, work: float | None = None) -> None:
         self.t0, self.limit = t0, limit
         self.last = t0
         self.timings: dict[str, float] = {}
+        self.budget = Budget(limit if work is None else work,
+                             None if limit is None else t0 + limit)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -194,12 +213,13 @@ class _Clock:
         self.last = now
 
     def left(self) -> float | None:
+        """Seconds left: to the time limit, or else as many as work units are left."""
         if self.limit is None:
-            return None
+            return self.budget.units_left()
         return max(self.limit - (time.perf_counter() - self.t0), 0.0)
 
     def share(self, frac: float, cap: float) -> float:
-        left = self.left()
+        left = self.budget.units_left()
         return cap if left is None else min(cap, frac * left)
 
 
@@ -208,7 +228,7 @@ def solve_problem(
     starts: list[np.ndarray] | None = None,
 ) -> SolveResult:
     """Solve a validated :class:`Problem` (the engine behind :func:`solve_matrix`)."""
-    clock = _Clock(time.perf_counter() if t0 is None else t0, opts.time_limit)
+    clock = _Clock(time.perf_counter() if t0 is None else t0, opts.time_limit, opts.work_limit)
     clock.lap("validate")
     diag = diagnose(problem)
     clock.lap("diagnose")
@@ -220,7 +240,7 @@ def solve_problem(
     clock.lap("reduce")
     htime = opts.heuristic_time if opts.heuristic_time is not None else _swap_time(
         model, clock, opts.heuristic_only)
-    st = heuristic(model, time_limit=htime)
+    st = heuristic(model, time_limit=clock.budget.part(htime))
     heur_x = st.x.copy() if st.feasible() else None
     heur_x = _better_start(model, problem, heur_x, starts)
     clock.lap("heuristic")
@@ -255,11 +275,11 @@ def _window_search(model: Model, x: np.ndarray, scores: np.ndarray | None,
     """Improve the heuristic plan window by window for the time left."""
     from siting.optimize.lns import large_neighbourhood_search
 
-    left = clock.left()
-    limit = 60.0 if left is None else max(left - 1.0, 0.0)
+    left = clock.budget.units_left()
+    units = 60.0 if left is None else max(left - 1.0, 0.0)
     workers = opts.threads if opts.threads is not None else min(os.cpu_count() or 1, 4)
-    x, stats = large_neighbourhood_search(model, x, time_limit=limit, seed=opts.seed,
-                                          scores=scores, workers=workers)
+    x, stats = large_neighbourhood_search(model, x, time_limit=clock.budget.part(units),
+                                          seed=opts.seed, scores=scores, workers=workers)
     clock.lap("window_search")
     raw = (f"window search: {stats.windows} windows solved with HiGHS, {stats.improved} "
            f"improved the plan")
@@ -320,7 +340,8 @@ def _cheap_bound(model: Model, heur_obj: float,
                  clock: _Clock) -> tuple[float, str, np.ndarray | None]:
     """Tightest bound from the trivial one, the LP relaxation and the Lagrangian (and the
     reduced costs of the columns, when the Lagrangian gave them)."""
-    return best_bound(model, incumbent=heur_obj, time_limit=clock.share(0.4, 60.0))
+    return best_bound(model, incumbent=heur_obj,
+                      time_limit=clock.budget.part(clock.share(0.4, 60.0)))
 
 
 def _run_mip(model: Model, x: np.ndarray | None, opts: SolveOptions,
@@ -331,6 +352,8 @@ def _run_mip(model: Model, x: np.ndarray | None, opts: SolveOptions,
     left = clock.left()
     outcome = run_mip(opts.solver, milp, start, time_limit=left, mip_gap=opts.mip_gap,
                       threads=opts.threads, seed=opts.seed)
+    if outcome.kind in ("time_limit", "no_solution"):
+        clock.budget.stop_by_clock()  # a MIP solver stops by the wall clock
     clock.lap("mip")
     log.info("%s: %s", outcome.solver, outcome.raw_status)
     return outcome
@@ -377,10 +400,11 @@ def _finish(
         gap=gap, status=status, stop_reason=stop,
         solver="" if out is None else out.solver,
         solver_status="" if out is None else out.raw_status,
-        message=_message(problem, status, stop, objective, bound, gap, selected.size),
+        message=_message(problem, status, stop, objective, bound, gap, selected.size,
+                         clock.budget.clock_stopped),
         covered=counts >= problem.k, coverage_count=counts, heuristic_objective=heur_obj,
         timings=dict(clock.timings), reductions=dict(model.reductions),
-        objective_name=problem.objective,
+        objective_name=problem.objective, reproducible=not clock.budget.clock_stopped,
     )
 
 
@@ -415,15 +439,18 @@ def _status(out: MipOutcome | None, gap: float, opts: SolveOptions,
 
 
 def _message(problem: Problem, status: str, stop: str, objective: float, bound: float,
-             gap: float, nsel: int) -> str:
+             gap: float, nsel: int, clocked: bool = False) -> str:
     what = "weighted coverage" if problem.objective == "max_cover" else "cost"
     side = "upper" if problem.objective == "max_cover" else "lower"
     head = {"optimal": "Optimal plan", "feasible": "Feasible plan"}[status]
     why = {"optimal": "proven optimal", "gap_reached": "within the requested gap",
            "time_limit": "time limit reached", "heuristic_only": "heuristic only",
            "solver_failed": "the MIP solver failed, heuristic plan kept"}[stop]
-    return (f"{head} with {nsel} sites: {what} {objective:.6g}, proven {side} bound "
+    text = (f"{head} with {nsel} sites: {what} {objective:.6g}, proven {side} bound "
             f"{bound:.6g}, gap {gap:.3%} ({why}).")
+    if clocked:
+        text += " Stopped by the wall clock: a repeated run may give another plan."
+    return text
 
 
 def _empty(problem: Problem, status: str, stop: str, message: str, clock: _Clock,
@@ -439,6 +466,7 @@ def _empty(problem: Problem, status: str, stop: str, message: str, clock: _Clock
         covered=np.zeros(m, dtype=bool), coverage_count=np.zeros(m, dtype=np.int64),
         heuristic_objective=heur_obj, timings=dict(clock.timings), diagnosis=diagnosis,
         infeasible_zones=names, objective_name=problem.objective,
+        reproducible=not clock.budget.clock_stopped,
     )
 
 
@@ -470,7 +498,7 @@ def _solve_capacitated(problem: Problem, opts: SolveOptions, clock: _Clock,
     free = replace(problem, capacity=None, demand=None)
     model = build_model(free)
     clock.lap("reduce")
-    st = heuristic(model, time_limit=clock.share(0.2, 10.0))
+    st = heuristic(model, time_limit=clock.budget.part(clock.share(0.2, 10.0)))
     heur_x = _better_start(model, free, st.x.copy() if st.feasible() else None, starts)
     clock.lap("heuristic")
     bound, source, _ = _cheap_bound(model, _value(free, model, heur_x), clock)
@@ -488,6 +516,8 @@ def _solve_capacitated(problem: Problem, opts: SolveOptions, clock: _Clock,
         startv = None if best is None else best[0]
         out = run_mip(opts.solver, milp, startv, time_limit=clock.left(), mip_gap=opts.mip_gap,
                       threads=opts.threads, seed=opts.seed)
+        if out.kind in ("time_limit", "no_solution"):
+            clock.budget.stop_by_clock()
         clock.lap("mip")
         maxc = problem.objective == "max_cover"
         if out.x is not None and out.kind in ("optimal", "time_limit"):
@@ -541,8 +571,9 @@ def _capacity_result(problem: Problem, best: tuple, bound: float, source: str,
         gap=gap, status=status, stop_reason=stop,
         solver="" if out is None else out.solver,
         solver_status="" if out is None else out.raw_status,
-        message=_message(problem, status, stop, objective, bound, gap, selected.size),
+        message=_message(problem, status, stop, objective, bound, gap, selected.size,
+                         clock.budget.clock_stopped),
         covered=counts >= problem.k, coverage_count=counts, heuristic_objective=heur_obj,
         timings=dict(clock.timings), reductions={}, objective_name=problem.objective,
-        assignment=asg, served=share,
+        assignment=asg, served=share, reproducible=not clock.budget.clock_stopped,
     )

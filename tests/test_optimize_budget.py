@@ -1,0 +1,101 @@
+"""Work budgets: searches stop by counted work, so the same input gives the same plan."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from siting.optimize import check_solution, solve_matrix
+from siting.optimize import solve as solve_mod
+from siting.optimize.bounds import best_bound
+from siting.optimize.budget import Budget, as_budget
+from siting.optimize.heuristics import greedy, heuristic
+from siting.optimize.lns import large_neighbourhood_search
+from siting.optimize.problem import make_problem
+from siting.optimize.reduce import build_model
+from tests.test_optimize import mid_instance
+
+
+def _min_cost_model(target: float = 0.9):
+    A, w, c = mid_instance()
+    kw = {"weights": w, "costs": c, "coverage_target": target}
+    return A, kw, build_model(make_problem(A, objective="min_cost", **kw))
+
+
+def test_budget_counts_units_through_its_parts_and_records_the_clock() -> None:
+    b = Budget(10.0)
+    part = b.part(4.0)
+    part.charge(3.0)
+    assert not part.done() and b.spent == 3.0 and b.units_left() == 7.0
+    part.charge(1.5)
+    assert part.done() and not b.done() and not b.clock_stopped
+    assert b.part(100.0).units == pytest.approx(5.5)  # a part never exceeds what is left
+    late = Budget(None, time.perf_counter() - 1.0)
+    assert late.done() and late.clock_stopped
+    assert as_budget(None).units is None and as_budget(None).deadline is None
+    assert not as_budget(None).done()
+    assert as_budget(b) is b
+    clock = as_budget(5.0)
+    assert clock.units is None and 4.0 < clock.seconds_left() <= 5.0
+
+
+def test_window_search_with_a_work_budget_repeats_exactly() -> None:
+    A, kw, model = _min_cost_model()
+    every = np.ones(model.n, dtype=bool)
+    runs = []
+    for _ in range(2):
+        budget = Budget(2.0)
+        out, stats = large_neighbourhood_search(model, every, time_limit=budget, size=40,
+                                                workers=2)
+        assert not budget.clock_stopped and budget.spent >= 2.0
+        runs.append((out, stats))
+    (a, sa), (b, sb) = runs
+    assert sa.windows == sb.windows and sa.improved == sb.improved >= 1
+    assert np.array_equal(a, b) and sa.value == sb.value < model.n
+    assert check_solution(A, model.cols[a], **kw) == []
+
+
+def test_heuristic_and_bound_with_a_work_budget_repeat_exactly() -> None:
+    _, _, model = _min_cost_model()
+    plans = [heuristic(model, time_limit=Budget(0.3)).x for _ in range(2)]
+    assert np.array_equal(*plans)
+    assert greedy(model).cost() >= float(model.costs[plans[0]].sum())
+    bounds = [best_bound(model, incumbent=float(model.costs[plans[0]].sum()),
+                         time_limit=Budget(1.0)) for _ in range(2)]
+    assert bounds[0][0] == bounds[1][0] and bounds[0][1] == bounds[1][1]
+    assert np.array_equal(bounds[0][2], bounds[1][2])
+
+
+def test_work_limited_district_path_gives_the_same_plan_twice(monkeypatch) -> None:
+    A, kw, _ = _min_cost_model()
+    monkeypatch.setattr(solve_mod, "MIP_MAX_NNZ", 100)  # the window-search path
+    res = [solve_matrix(A, objective="min_cost", work_limit=8.0, threads=2, **kw)
+           for _ in range(2)]
+    for r in res:
+        assert r.solver_status.startswith("window search")
+        assert r.reproducible, r.message  # ended by its work budget, not by the clock
+        assert "wall clock" not in r.message and r.objective < r.heuristic_objective
+    assert np.array_equal(res[0].selected, res[1].selected)
+    assert res[0].bound == res[1].bound and res[0].objective == res[1].objective
+    assert check_solution(A, res[0].selected, **kw) == []
+
+
+@pytest.mark.parametrize("bad", [-1.0, "ten", float("nan")])
+def test_bad_limits_are_refused(bad) -> None:
+    from siting._errors import ConfigError
+
+    A, kw, _ = _min_cost_model()
+    with pytest.raises(ConfigError, match="work_limit must be a number"):
+        solve_matrix(A, objective="min_cost", work_limit=bad, **kw)
+
+
+def test_a_solve_cut_by_the_clock_says_so() -> None:
+    A, w, _ = mid_instance()
+    # CBC stops at its time limit long before proving this max-cover optimum
+    res = solve_matrix(A, weights=w, max_sites=40, time_limit=1.0, solver="cbc",
+                       heuristic_time=0.05)
+    assert res.stop_reason == "time_limit" and res.gap > 0.01
+    assert not res.reproducible and "wall clock" in res.message
+    assert check_solution(A, res.selected, weights=w, max_sites=40) == []
