@@ -66,7 +66,8 @@ def peak_rss_gb() -> float:
 def report(label: str, res, t_build: float) -> None:
     print(f"{label}: status={res.status} stop={res.stop_reason} sites={res.n_selected} "
           f"objective={res.objective:,.0f} heuristic={res.heuristic_objective:,.0f} "
-          f"bound={res.bound:,.0f} ({res.bound_source}) gap={res.gap:.3%}")
+          f"bound={res.bound:,.0f} ({res.bound_source}) gap={res.gap:.3%} "
+          f"reproducible={res.reproducible}")
     t = res.timings
     run = 0.0
     for step in ("validate", "diagnose", "reduce", "heuristic", "bound", "milp_build", "mip",

@@ -99,3 +99,18 @@ def test_a_solve_cut_by_the_clock_says_so() -> None:
     assert res.stop_reason == "time_limit" and res.gap > 0.01
     assert not res.reproducible and "wall clock" in res.message
     assert check_solution(A, res.selected, weights=w, max_sites=40) == []
+
+
+def test_work_limited_rolling_rollout_repeats_exactly(monkeypatch) -> None:
+    from siting.optimize import solve_phased
+
+    A, w, c = mid_instance()
+    monkeypatch.setattr(solve_mod, "MIP_MAX_NNZ", 100)  # every year: the window search
+    kw = {"years": [2020, 2021], "cumulative_sites": [30, 45], "weights": w, "costs": c,
+          "method": "rolling", "work_limit": 6.0, "threads": 2}
+    runs = [solve_phased(A, **kw) for _ in range(2)]
+    for r in runs:
+        assert r.status in ("optimal", "feasible") and r.reproducible
+        assert all(y.reproducible for y in r.results)
+    assert np.array_equal(runs[0].year_of, runs[1].year_of)
+    assert runs[0].objective == runs[1].objective and runs[0].bound == runs[1].bound

@@ -17,7 +17,7 @@ from siting.optimize.reduce import Model
 
 _EPS = 1e-9
 
-SCAN_UNIT = 5.0e-9
+SCAN_UNIT = 5.5e-9
 """Work units per entry a swap try scans: every column once (the best site to drop),
 the non-zeros around the column it brings in, and :data:`TRY_ENTRIES` for its fixed
 overhead."""

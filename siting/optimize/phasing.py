@@ -56,6 +56,7 @@ import numpy as np
 
 from siting._errors import ConfigError
 from siting.optimize.bounds import best_bound
+from siting.optimize.budget import Budget
 from siting.optimize.checker import coverage_counts
 from siting.optimize.joint import (
     JointModel,
@@ -121,6 +122,9 @@ class PhasedResult:
     year_bound_sources
         Where each of ``year_bounds`` comes from ("mip", "lp", "lagrangian", "trivial";
         "" where unknown).
+    reproducible
+        Whether every step ended by its work budget or by optimality rather than by the
+        wall clock (see :attr:`SolveResult.reproducible`).
     """
 
     years: list[int]
@@ -135,6 +139,7 @@ class PhasedResult:
     direction: str = ""
     year_bounds: tuple[float, ...] = ()
     year_bound_sources: tuple[str, ...] = ()
+    reproducible: bool = True
 
     def selected(self, year: int | None = None) -> np.ndarray:
         """Columns built by the end of ``year`` (default: the last year), existing included."""
@@ -186,6 +191,7 @@ def solve_phased(
     seed: int = 0,
     heuristic_only: bool = False,
     method: str = "auto",
+    work_limit: float | None = None,
 ) -> PhasedResult:
     """Plan a multi-year rollout (see the module docstring for the formulation).
 
@@ -206,12 +212,15 @@ def solve_phased(
     objective, weights, costs, k, fixed, forbidden, conflicts, quotas
         As in :func:`~siting.optimize.solve_matrix`.
     time_limit
-        Seconds for the whole rollout.
+        Seconds for the whole rollout, spent as work units and shared among the years
+        and passes by the units left (see :func:`~siting.optimize.solve_matrix`).
     mip_gap, solver, threads, seed, heuristic_only
         As in :func:`~siting.optimize.solve_matrix` (``heuristic_only`` implies rolling).
     method
         "auto" (joint when it fits, see the module docstring), "joint" (always, whatever
         the size) or "rolling".
+    work_limit
+        Work units for the whole rollout instead of ``time_limit``'s seconds.
 
     Returns
     -------
@@ -237,19 +246,19 @@ def solve_phased(
                         zones=[z for y in yrs for z in zby.get(y, [])])
     ro = _Rollout(base, yrs, zby, _per_year(cumulative_sites, len(yrs), "cumulative_sites"),
                   _per_year(yearly_budget, len(yrs), "yearly_budget"), targets)
+    budget = Budget.work(time_limit if work_limit is None else work_limit, time_limit)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, solver=solver,
-                        threads=threads, seed=seed, heuristic_only=heuristic_only)
-    t0 = time.perf_counter()
+                        threads=threads, seed=seed, heuristic_only=heuristic_only,
+                        budget=budget)
     jm = None
     if method != "rolling" and not heuristic_only and len(yrs) > 1:
         jm = _joint_model(ro, forced=method == "joint")
     if jm is None:
         return _rolling(ro, opts)
-    share = None if time_limit is None else time_limit * _ROLLING_SHARE
-    rolled = _rolling(ro, replace(opts, time_limit=share))
+    rolled = _rolling(ro, replace(opts, budget=budget.part(_units(budget, _ROLLING_SHARE))))
     reserve = _YEAR_BOUND_S * max(len(yrs) - 2, 0)  # middle years' own bounds (min cost)
-    left = (None if time_limit is None
-            else max(time_limit - (time.perf_counter() - t0) - reserve, 1.0))
+    left = budget.seconds_left()
+    left = None if left is None else max(left - reserve, 1.0)
     return _joint(ro, jm, rolled, replace(opts, time_limit=left))
 
 
@@ -275,19 +284,19 @@ class _Pass:
 def _rolling(ro: _Rollout, opts: SolveOptions) -> PhasedResult:
     """The forward and the backward pass (see the module docstring), the better rollout
     kept, with a proven bound on the joint objective from the years' own bounds."""
-    t0 = time.perf_counter()
     probs = _joint_problems(ro)
     n_years = len(ro.years)
     maxc = ro.base.objective == "max_cover"
     reserve = _YEAR_BOUND_S * max(n_years - 2, 0) if maxc else 0.0  # middle years' bounds
+    budget = opts.budget
     if n_years == 1:
         return _rolled(ro, probs, _forward(ro, opts), None, opts)
-    fwd = _forward(ro, replace(opts, time_limit=_part(opts.time_limit, _FORWARD_SHARE)))
+    fwd = _forward(ro, replace(opts, budget=budget.part(_units(budget, _FORWARD_SHARE))))
     if fwd.status == "infeasible" and len(fwd.results) == 1:  # year 1 alone: no rollout
         return _rolled(ro, probs, fwd, None, opts)
-    left = None if opts.time_limit is None else max(
-        opts.time_limit - (time.perf_counter() - t0) - reserve, min(1.0, opts.time_limit))
-    bwd = _backward(ro, probs, replace(opts, time_limit=left))
+    left = budget.units_left()
+    left = None if left is None else max(left - reserve, min(1.0, left))
+    bwd = _backward(ro, probs, replace(opts, budget=budget.part(left)))
     return _rolled(ro, probs, fwd, bwd, opts)
 
 
@@ -299,22 +308,27 @@ _LAST_SHARE = 0.75
 the earlier years choose among its sites)."""
 
 
-def _part(limit: float | None, share: float) -> float | None:
-    return None if limit is None else limit * share
+def _repro(opts: SolveOptions) -> bool:
+    """Whether nothing under the rollout's budget was stopped by the wall clock."""
+    return opts.budget is None or not opts.budget.clock_stopped
+
+
+def _units(budget: Budget, share: float) -> float | None:
+    """``share`` of the units left in ``budget`` (``None`` when unlimited)."""
+    left = budget.units_left()
+    return None if left is None else left * share
 
 
 def _forward(ro: _Rollout, opts: SolveOptions) -> _Pass:
     """Year by year, every site built earlier fixed; each year gets an equal share of the
     time left, so time a year does not use goes to the next."""
     yrs, base = ro.years, ro.base
-    t0 = time.perf_counter()
     results: list[SolveResult | None] = []
     built = base.fixed.copy()
     for i, y in enumerate(yrs):
         prob = _year_problem(base, built, ro.zones_by_year, yrs[: i + 1], ro.sites[i],
                              ro.budgets[i], ro.targets[i])
-        res = solve_problem(prob, replace(opts, time_limit=_share(opts.time_limit, t0,
-                                                                  len(yrs) - i)),
+        res = solve_problem(prob, replace(opts, budget=_share(opts.budget, len(yrs) - i)),
                             starts=[np.flatnonzero(built)])
         results.append(res)
         if not res.ok:
@@ -329,16 +343,15 @@ def _forward(ro: _Rollout, opts: SolveOptions) -> _Pass:
 def _backward(ro: _Rollout, probs: list[Problem], opts: SolveOptions) -> _Pass:
     """The last year on its own, then each earlier year among the sites of the year after
     it; the rollout is kept only when every yearly budget holds."""
-    t0 = time.perf_counter()
     n_years = len(probs)
     results: list[SolveResult | None] = [None] * n_years
     allowed: np.ndarray | None = None
     for i in reversed(range(n_years)):
         prob = probs[i] if allowed is None else replace(
             probs[i], forbidden=probs[i].forbidden | ~allowed)
-        limit = (_part(opts.time_limit, _LAST_SHARE) if i == n_years - 1
-                 else _share(opts.time_limit, t0, i + 1))
-        res = solve_problem(prob, replace(opts, time_limit=limit))
+        part = (opts.budget.part(_units(opts.budget, _LAST_SHARE)) if i == n_years - 1
+                else _share(opts.budget, i + 1))
+        res = solve_problem(prob, replace(opts, budget=part))
         results[i] = res
         if not res.ok:
             return _Pass("backward", results, res.status,
@@ -364,12 +377,13 @@ def _rolled(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
         done = [r for r in fwd.results if r is not None]
         msg = fwd.failure if bwd is None else f"{fwd.failure} Backward pass: {bwd.failure}"
         return PhasedResult(yrs, _year_of(ro, [r.selected for r in done]), done,
-                            fwd.status, msg, "rolling", direction="forward")
+                            fwd.status, msg, "rolling", direction="forward",
+                            reproducible=_repro(opts))
     values = [plan_value(probs, p.plans()) for p in passes]
     best = 0 if len(passes) == 1 or not _better(maxc, values[1], values[0]) else 1
     chosen, value = passes[best], values[best]
     plans = chosen.plans()
-    own = _own_bounds(ro, probs, fwd, bwd, plans)
+    own = _own_bounds(ro, probs, fwd, bwd, plans, opts.budget)
     bound = _joint_bound(maxc, [b for b, _ in own], value)
     gap = relative_gap(value, bound)
     within = gap <= opts.mip_gap + _GAP_EPS
@@ -387,11 +401,12 @@ def _rolled(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
     results = [r for r in chosen.results if r is not None]
     return PhasedResult(yrs, year_of, results, "optimal" if within else "feasible", msg,
                         "rolling", value, bound, gap, chosen.direction,
-                        tuple(b for b, _ in own), tuple(s for _, s in own))
+                        tuple(b for b, _ in own), tuple(s for _, s in own),
+                        reproducible=_repro(opts))
 
 
 def _own_bounds(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | None,
-                plans: list[np.ndarray]) -> list[tuple[float, str]]:
+                plans: list[np.ndarray], budget: Budget | None) -> list[tuple[float, str]]:
     """Each year's own bound (its rules alone, only existing sites fixed): the forward
     pass's first year and the backward pass's last year are those problems; the others
     (max cover only: min cost needs the last year's alone) are computed here."""
@@ -407,7 +422,7 @@ def _own_bounds(ro: _Rollout, probs: list[Problem], fwd: _Pass, bwd: _Pass | Non
             continue
         value = plan_value([probs[i]], [plans[i]])
         bound, source, _ = best_bound(build_model(probs[i]), incumbent=value,
-                                      time_limit=_YEAR_BOUND_S)
+                                      time_limit=_bound_budget(budget))
         own[i] = (max(bound, value) if maxc else min(bound, value), source)
     return own
 
@@ -421,12 +436,10 @@ def _joint_bound(maxc: bool, own: Sequence[float], value: float) -> float:
     return max(bound, value) if maxc else min(bound, value)
 
 
-def _share(limit: float | None, t0: float, years_left: int) -> float | None:
-    """An equal share of the time left since ``t0`` for each of the years left."""
-    if limit is None:
-        return None
-    left = limit - (time.perf_counter() - t0)
-    return max(left, min(1.0, limit)) / years_left  # a year overran: still a moment each
+def _share(budget: Budget, years_left: int) -> Budget:
+    """An equal share of the units left for each of the years left."""
+    left = budget.units_left()
+    return budget.part(None if left is None else left / years_left)
 
 
 def _year_problem(
@@ -480,6 +493,8 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
     start = None if plans0 is None else joint_start(jm, plans0)
     plans, out = solve_joint(jm, start, solver=opts.solver, time_limit=opts.time_limit,
                              mip_gap=opts.mip_gap, threads=opts.threads, seed=opts.seed)
+    if out.kind in ("time_limit", "no_solution") and opts.budget is not None:
+        opts.budget.stop_by_clock()  # the MIP solver stops by the wall clock
     if plans is not None:
         bad = rollout_violations(probs, plans, ro.budgets)
         if bad:
@@ -519,7 +534,7 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
                 known is None or mip_bound > known[0]):
             known = (mip_bound, "mip")  # the joint MIP's bound on the final cost
         results.append(_year_result(p, m, s, opts, stop, time.perf_counter() - t0,
-                                    out.solver, out.raw_status, known, _YEAR_BOUND_S))
+                                    out.solver, out.raw_status, known))
     what = "weighted coverage summed over the years" if maxc else "final cost"
     roll = (f"the rolling plan gave {rolled.objective:.6g}" if plans0 is not None
             else "the rolling plan failed")
@@ -528,7 +543,8 @@ def _joint(ro: _Rollout, jm: JointModel, rolled: PhasedResult,
            f"({'jointly optimal' if within else stop.replace('_', ' ')}; {roll}).")
     return PhasedResult(ro.years, year_of, results, status, msg, "joint", value, bound, gap,
                         "", tuple(r.bound for r in results),
-                        tuple(r.bound_source for r in results))
+                        tuple(r.bound_source for r in results),
+                        reproducible=_repro(opts))
 
 
 def _better(maxc: bool, a: float, b: float) -> bool:
@@ -551,19 +567,25 @@ def _rolled_bound(rolled: PhasedResult, i: int) -> tuple[float, str] | None:
     return float(rolled.year_bounds[i]), rolled.year_bound_sources[i]
 
 
+def _bound_budget(budget: Budget | None) -> Budget:
+    """The work allowed to one year's own bound (:data:`_YEAR_BOUND_S` units)."""
+    return Budget(_YEAR_BOUND_S) if budget is None else budget.part(_YEAR_BOUND_S)
+
+
 def _year_result(problem: Problem, model: Model, selected: np.ndarray, opts: SolveOptions,
                  stop: str, elapsed: float, solver: str, raw: str,
-                 known: tuple[float, str] | None, seconds: float) -> SolveResult:
+                 known: tuple[float, str] | None) -> SolveResult:
     """One year of a joint rollout, with a proven bound of that year on its own: the
-    ``known`` bound found earlier, or else the LP or Lagrangian bound found in
-    ``seconds``."""
+    ``known`` bound found earlier, or else the LP or Lagrangian bound found within
+    :data:`_YEAR_BOUND_S` work units."""
     maxc = problem.objective == "max_cover"
     counts = coverage_counts(problem, selected)
     covered = counts >= problem.k
     objective = (float(problem.weights[covered].sum()) if maxc
                  else float(problem.costs[selected].sum()))
     if known is None:
-        bound, source, _ = best_bound(model, incumbent=objective, time_limit=seconds)
+        bound, source, _ = best_bound(model, incumbent=objective,
+                                      time_limit=_bound_budget(opts.budget))
     else:
         bound, source = known
     bound = max(bound, objective) if maxc else min(bound, objective)
@@ -581,4 +603,5 @@ def _year_result(problem: Problem, model: Model, selected: np.ndarray, opts: Sol
         coverage_count=counts, heuristic_objective=float("nan"),
         timings={"total": elapsed}, reductions=dict(model.reductions),
         objective_name=problem.objective,
+        reproducible=opts.budget is None or not opts.budget.clock_stopped,
     )

@@ -82,7 +82,8 @@ def solve_matrix(
     heuristic plan for whatever time is left (CBC is held to the wall-clock budget). Models
     above :data:`MIP_MAX_NNZ` non-zeros (a few square kilometres and up) spend that time in
     the window search instead (:mod:`siting.optimize.lns`: HiGHS re-solves about a hundred
-    neighbouring candidates at a time, everything else fixed; 60 s without a time limit).
+    neighbouring candidates at a time, everything else fixed; 60 work units without a
+    limit).
     The best plan is re-checked by :func:`~siting.optimize.check_solution` before it is
     returned.
 
@@ -194,18 +195,22 @@ class SolveOptions:
     heuristic_only: bool = False
     heuristic_time: float | None = None
     work_limit: float | None = None
+    budget: Budget | None = None
+    """A budget handed down by a caller that shares one among several solves (a
+    rollout's years); it replaces ``time_limit`` and ``work_limit``."""
 
 
 class _Clock:
     """Step timings, and the work budget of a solve (units = seconds of the time limit,
     its deadline the time limit itself; see :mod:`siting.optimize.budget`)."""
 
-    def __init__(self, t0: float, limit: float | None, work: float | None = None) -> None:
-        self.t0, self.limit = t0, limit
+    def __init__(self, t0: float, limit: float | None, work: float | None = None,
+                 budget: Budget | None = None) -> None:
+        self.t0 = t0
         self.last = t0
         self.timings: dict[str, float] = {}
-        self.budget = Budget(limit if work is None else work,
-                             None if limit is None else t0 + limit)
+        self.budget = budget if budget is not None else Budget(
+            limit if work is None else work, None if limit is None else t0 + limit)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -213,10 +218,9 @@ class _Clock:
         self.last = now
 
     def left(self) -> float | None:
-        """Seconds left: to the time limit, or else as many as work units are left."""
-        if self.limit is None:
-            return self.budget.units_left()
-        return max(self.limit - (time.perf_counter() - self.t0), 0.0)
+        """Seconds left: to the deadline, or else as many as work units are left."""
+        seconds = self.budget.seconds_left()
+        return self.budget.units_left() if seconds is None else seconds
 
     def share(self, frac: float, cap: float) -> float:
         left = self.budget.units_left()
@@ -228,7 +232,8 @@ def solve_problem(
     starts: list[np.ndarray] | None = None,
 ) -> SolveResult:
     """Solve a validated :class:`Problem` (the engine behind :func:`solve_matrix`)."""
-    clock = _Clock(time.perf_counter() if t0 is None else t0, opts.time_limit, opts.work_limit)
+    clock = _Clock(time.perf_counter() if t0 is None else t0, opts.time_limit, opts.work_limit,
+                   opts.budget)
     clock.lap("validate")
     diag = diagnose(problem)
     clock.lap("diagnose")
