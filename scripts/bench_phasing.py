@@ -60,7 +60,8 @@ def report(method: str, res, sec: float) -> None:
     """Print a rollout: joint objective, bound, gap, and each year."""
     how = f" ({res.direction} pass)" if res.direction else ""
     print(f"{method:8s} {sec:6.1f} s  {res.status:9s} coverage-years {res.objective:,.0f}"
-          f"  bound {res.bound:,.0f}  gap {res.gap:.3%}{how}")
+          f"  bound {res.bound:,.0f}  gap {res.gap:.3%}{how}"
+          f"{'' if res.reproducible else '  (stopped by the clock)'}")
     own = res.year_bounds or (float("nan"),) * len(res.years)
     for year, r, b in zip(res.years, res.results, own, strict=True):
         print(f"         {year}: {r.n_selected:,} sites, weighted coverage {r.objective:,.0f}"

@@ -72,7 +72,8 @@ class Plan:
         coverage, weighted_coverage, area_coverage, sites_by_class, sites_by_year.
     solve
         status, stop_reason, objective, bound, bound_source, gap, solver,
-        solver_status, message.
+        solver_status, message, heuristic_objective, reproducible (whether no step
+        was stopped by the wall clock: a repeated run gives the same plan).
     cell_size_m
         Demand cell side (metres).
     targets
@@ -442,8 +443,9 @@ def make_plan(
             plan.solve["rollout"] = {
                 key: _finite_or_none(_plain(getattr(phased, key)))
                 for key in ("method", "direction", "status", "objective", "bound", "gap",
-                            "message")
+                            "message", "reproducible")
             }
+            plan.solve["reproducible"] = bool(phased.reproducible)
     if cfg.outputs.curve_budgets:
         with _stage("curve", inputs.timings):
             plan.curve = coverage_curve(inputs, cfg, budgets=list(cfg.outputs.curve_budgets))
@@ -735,6 +737,7 @@ def assemble_plan(
             "solver_status",
             "message",
             "heuristic_objective",
+            "reproducible",
         )
     }
     solve["timings"] = {k2: _plain(v) for k2, v in dict(result.timings).items()}

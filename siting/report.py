@@ -112,6 +112,7 @@ def _kpis(plan: ReportPlan, sites: pd.DataFrame) -> pd.DataFrame:
          + (f" ({solve['bound_source']})" if solve.get("bound_source") else "")),
         ("Gap 间隙", _pct(solve.get("gap"), 2)),
         ("Solver 求解器", str(solve.get("solver", "–"))),
+        ("Reproducible 可复现", _yes_no(solve.get("reproducible"))),
         *_rollout_rows(solve.get("rollout")),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["Indicator 指标", "Value 数值"])
@@ -122,6 +123,11 @@ _ROLLOUT_METHODS = {
     "rolling forward": "rolling: year by year, the years before each one fixed",
     "rolling backward": "rolling, backward: last year first, earlier years among its sites",
 }
+
+
+def _yes_no(value: object) -> str:
+    """'yes' / 'no' for a flag, '–' when absent (plans written before it existed)."""
+    return "–" if value is None else ("yes 是" if value else "no 否")
 
 
 def _rollout_rows(rollout: dict | None) -> list[tuple[str, str]]:

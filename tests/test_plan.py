@@ -37,6 +37,8 @@ def test_plan_meets_its_constraints(solved) -> None:
     assert (plan.zones["covered_fraction"] >= plan.zones["min_coverage"]).all()
     assert plan.solve["status"] in {"optimal", "feasible"}
     assert plan.solve["bound"] >= plan.solve["objective"] - 1e-6
+    # a plan proven within its gap is repeatable; one stopped by the clock says it may not be
+    assert plan.solve["reproducible"] is (plan.solve["stop_reason"] != "time_limit")
     # the stats agree with a recount from the raw matrix
     A = inputs.coverage.A.tocsc()
     cols = inputs.candidates.index[
@@ -272,6 +274,8 @@ def test_phased_rollout_years(solved, phasing: str) -> None:
     assert plan.zones["met"].all()
     rollout = plan.solve["rollout"]
     assert rollout["method"] == ("joint" if phasing == "auto" else "rolling")
+    assert isinstance(rollout["reproducible"], bool)
+    assert plan.solve["reproducible"] is rollout["reproducible"]
     assert rollout["bound"] >= rollout["objective"] - 1e-6
     if rollout["method"] == "joint":
         assert "planned jointly" in rollout["message"] and rollout["direction"] == ""

@@ -295,10 +295,10 @@ _SMALL_NNZ = 100_000
 
 
 def _swap_time(model: Model, clock: _Clock, heuristic_only: bool) -> float:
-    """Default seconds for the swap search: 30 % of the time left, at most 30 s; on a small
-    instance (under 100,000 non-zeros) that the MIP solver follows, no more than 10
-    microseconds per non-zero (the solver is then quicker than a long search, while on
-    larger ones a better start saves it more time than the search costs)."""
+    """Default work units (seconds) for the swap search: 30 % of the units left, at most
+    30; on a small instance (under 100,000 non-zeros) that the MIP solver follows, no more
+    than 10 microseconds per non-zero (the solver is then quicker than a long search, while
+    on larger ones a better start saves it more time than the search costs)."""
     cap = clock.share(0.3, 30.0)
     nnz = model.nnz
     if heuristic_only or nnz >= _SMALL_NNZ:
