@@ -7,7 +7,7 @@ solves) therefore charge what they do to a :class:`Budget` in *work units* count
 the work itself (non-zeros scanned, iterations, windows) and stop when the units run out.
 A unit is calibrated to about a second of this engine on two cores (see the ``*_UNIT``
 constants of the modules that charge), so a time limit of ``T`` seconds becomes a budget
-of ``T`` units.
+of ``MARGIN * T`` units (:meth:`Budget.for_limits`).
 
 The wall clock stays as a safety net: a budget also has a deadline, and a search that
 reaches it first stops there. The budget then records that it was *stopped by the
@@ -19,6 +19,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+
+MARGIN = 0.9
+"""Share of a time limit handed out as work units: the rest absorbs the work no unit counts
+(validation, reductions, building the models, the final check) and the spread of the
+calibration (a unit costs 0.7-1.1 s here depending on the instance and the search's
+progress)."""
 
 
 @dataclass
@@ -64,9 +70,14 @@ class Budget:
         return cls(None, time.perf_counter() + max(float(seconds), 0.0))
 
     @classmethod
-    def work(cls, units: float | None, seconds: float | None = None) -> Budget:
-        """A budget of ``units`` work units with a deadline ``seconds`` from now."""
-        deadline = None if seconds is None else time.perf_counter() + max(float(seconds), 0.0)
+    def for_limits(cls, time_limit: float | None, work_limit: float | None = None,
+                   t0: float | None = None) -> Budget:
+        """The budget of a run: ``work_limit`` units, or else :data:`MARGIN` units per
+        second of ``time_limit``; the deadline ``time_limit`` seconds after ``t0`` (now)."""
+        start = time.perf_counter() if t0 is None else t0
+        deadline = None if time_limit is None else start + max(float(time_limit), 0.0)
+        units = work_limit if work_limit is not None else (
+            None if time_limit is None else MARGIN * float(time_limit))
         return cls(None if units is None else max(float(units), 0.0), deadline)
 
     def charge(self, units: float) -> None:

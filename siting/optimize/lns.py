@@ -67,11 +67,12 @@ columns in 1,000 with 2 s each 2,011 -> 1,979 sites; 60 in 200 with 0.3 s 1,917;
 WINDOW_HIGHS: dict[str, object] = {
     "mip_max_nodes": 1, "mip_allow_restart": False, "mip_heuristic_effort": 0.02}
 """HiGHS options of a window solve. The node limit (multiplied by :data:`NODES_GROWTH`
-each time the windows widen) ends a solve at the same point on every run; a window's root with its cuts and heuristics finds most
-of what the window has to give. Restarts off: a window is too small to gain from one.
-On the district (min cost, same start, 120 s): windows stopped at 0.3 s 1,917 sites;
-with the cost-unit gap (below) 1,892; also without restarts 1,872-1,882; node-limited
-(this) 1,881."""
+each time the windows widen) ends a solve at the same point on every run; a window's
+root, with its cuts and heuristics, finds most of what the window has to give. Restarts
+off: a window is too small to gain from one. On the district (min cost, same start,
+120 s): windows stopped at 0.3 s 1,917 sites; with the cost-unit gap (below) 1,892; also
+without restarts 1,872-1,882; node-limited (this) 1,881; after 300 s 1,833 (windows
+stopped at 0.3 s: 1,833 after 500 s)."""
 
 NODES_GROWTH = 4
 """Factor on the node limit each time the windows widen."""

@@ -69,7 +69,7 @@ from siting.optimize.joint import (
 from siting.optimize.problem import Problem, Quota, ZoneRequirement, make_problem
 from siting.optimize.reduce import Model, build_model
 from siting.optimize.result import SolveResult, relative_gap
-from siting.optimize.solve import SolveOptions, solve_problem
+from siting.optimize.solve import SolveOptions, check_limits, solve_problem
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,8 @@ def solve_phased(
                         zones=[z for y in yrs for z in zby.get(y, [])])
     ro = _Rollout(base, yrs, zby, _per_year(cumulative_sites, len(yrs), "cumulative_sites"),
                   _per_year(yearly_budget, len(yrs), "yearly_budget"), targets)
-    budget = Budget.work(time_limit if work_limit is None else work_limit, time_limit)
+    check_limits(time_limit=time_limit, work_limit=work_limit)
+    budget = Budget.for_limits(time_limit, work_limit)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, solver=solver,
                         threads=threads, seed=seed, heuristic_only=heuristic_only,
                         budget=budget)
@@ -321,7 +322,7 @@ def _units(budget: Budget, share: float) -> float | None:
 
 def _forward(ro: _Rollout, opts: SolveOptions) -> _Pass:
     """Year by year, every site built earlier fixed; each year gets an equal share of the
-    time left, so time a year does not use goes to the next."""
+    work units left, so units a year does not use go to the next."""
     yrs, base = ro.years, ro.base
     results: list[SolveResult | None] = []
     built = base.fixed.copy()

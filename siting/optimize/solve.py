@@ -135,8 +135,8 @@ def solve_matrix(
     heuristic_only
         Skip the MIP solver (heuristic plan with the best bound available).
     heuristic_time
-        Work units (seconds) for the swap search (default: 30 % of the time limit, at most 30 s and,
-        on instances under 100,000 non-zeros unless ``heuristic_only``, at most 10
+        Work units (seconds) for the swap search (default: 30 % of the time limit, at most
+        30 and, on instances under 100,000 non-zeros unless ``heuristic_only``, at most 10
         microseconds per non-zero).
     start
         Column indices of a known plan to warm-start from (used when feasible).
@@ -166,10 +166,7 @@ def solve_matrix(
     """
     t0 = time.perf_counter()
     check_solver(solver)
-    for name, value in (("time_limit", time_limit), ("work_limit", work_limit)):
-        if value is not None and not (isinstance(value, int | float) and value >= 0):
-            raise ConfigError(f"{name} must be a number >= 0 (or None for no limit); got "
-                              f"{value!r}")
+    check_limits(time_limit=time_limit, work_limit=work_limit)
     problem = make_problem(
         A, weights=weights, costs=costs, objective=objective, max_sites=max_sites,
         budget=budget, coverage_target=coverage_target, k=k, zones=zones, fixed=fixed,
@@ -181,6 +178,14 @@ def solve_matrix(
                         heuristic_time=heuristic_time, work_limit=work_limit)
     starts = None if start is None else [np.asarray(start, dtype=np.int64)]
     return solve_problem(problem, opts, t0=t0, starts=starts)
+
+
+def check_limits(**limits: object) -> None:
+    """Raise :class:`ConfigError` unless every limit is ``None`` or a number >= 0."""
+    for name, value in limits.items():
+        if value is not None and not (isinstance(value, int | float) and value >= 0):
+            raise ConfigError(f"{name} must be a number >= 0 (or None for no limit); got "
+                              f"{value!r}")
 
 
 @dataclass(frozen=True)
@@ -201,16 +206,14 @@ class SolveOptions:
 
 
 class _Clock:
-    """Step timings, and the work budget of a solve (units = seconds of the time limit,
-    its deadline the time limit itself; see :mod:`siting.optimize.budget`)."""
+    """Step timings, and the work budget of a solve (see :mod:`siting.optimize.budget`)."""
 
     def __init__(self, t0: float, limit: float | None, work: float | None = None,
                  budget: Budget | None = None) -> None:
         self.t0 = t0
         self.last = t0
         self.timings: dict[str, float] = {}
-        self.budget = budget if budget is not None else Budget(
-            limit if work is None else work, None if limit is None else t0 + limit)
+        self.budget = budget if budget is not None else Budget.for_limits(limit, work, t0)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
