@@ -4,8 +4,8 @@ A synthetic district: a 45 m demand grid over 21 x 22 km (228,363 cells, or anot
 --cell), population weights concentrated around town centres, 50,000 candidates placed
 more densely where people live, 250 m coverage radius. Runs max cover with 3,000 sites,
 then min cost for 95 % coverage with a few key zones (one at k = 2), and prints
-time-to-gap lines (the window search logs its plan value every minute) and the peak
-resident memory.
+time-to-gap lines (the window search logs its plan value every minute), a digest of the
+plan (equal digests on two runs: the same plan) and the peak resident memory.
 
     python scripts/bench_district.py [--cell 45] [--candidates 50000] [--time-limit 600]
 """
@@ -13,6 +13,7 @@ resident memory.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import resource
 import time
@@ -68,6 +69,8 @@ def report(label: str, res, t_build: float) -> None:
           f"objective={res.objective:,.0f} heuristic={res.heuristic_objective:,.0f} "
           f"bound={res.bound:,.0f} ({res.bound_source}) gap={res.gap:.3%} "
           f"reproducible={res.reproducible}")
+    digest = hashlib.sha256(np.sort(res.selected).astype(np.int64).tobytes()).hexdigest()
+    print(f"  plan digest (sha256 of the sorted selected columns): {digest[:16]}")
     t = res.timings
     run = 0.0
     for step in ("validate", "diagnose", "reduce", "heuristic", "bound", "milp_build", "mip",

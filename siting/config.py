@@ -431,7 +431,13 @@ class OptimizeConfig(_Strict):
     solver
         ``"cbc"`` (bundled with PuLP) or ``"highs"``.
     time_limit_s
-        Solver time limit in seconds.
+        Time limit in seconds for the whole optimisation; the searches spend it as
+        work units (about a second each), so a run that ends within it is repeatable.
+    work_limit
+        Work units for the optimisation instead of ``time_limit_s``'s seconds: the
+        plan is then the same on any machine under any load. A ``time_limit_s``
+        given as well still stops a run that takes longer (the plan then says it is
+        not reproducible); the default one does not apply (see :attr:`clock_limit`).
     mip_gap
         Relative gap at which the solver may stop.
     threads
@@ -471,6 +477,7 @@ class OptimizeConfig(_Strict):
     coverage_target: float | None = Field(default=None, gt=0, le=1)
     solver: str = "cbc"
     time_limit_s: float = Field(default=60.0, gt=0)
+    work_limit: float | None = Field(default=None, gt=0)
     mip_gap: float = Field(default=0.005, ge=0)
     threads: int | None = Field(default=None, ge=1)
     targets: dict[int, int] = Field(default_factory=dict)
@@ -482,6 +489,14 @@ class OptimizeConfig(_Strict):
     phasing: Literal["auto", "joint", "rolling"] = "auto"
     yearly_budget: dict[int, float] = Field(default_factory=dict)
     capacity: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def clock_limit(self) -> float | None:
+        """Seconds the optimisation may take: ``time_limit_s``, or ``None`` (no clock
+        limit) when ``work_limit`` is set and ``time_limit_s`` was left at its default."""
+        if self.work_limit is not None and "time_limit_s" not in self.model_fields_set:
+            return None
+        return self.time_limit_s
 
     @field_validator("solver")
     @classmethod

@@ -59,6 +59,20 @@ def test_plan_writes_folder_and_refuses_to_overwrite(case_config: Path) -> None:
     assert manifest["config"]["optimize"]["solver"] == "highs"
 
 
+def test_plan_work_limit_gives_the_same_plan(case_config: Path) -> None:
+    sites = []
+    for name in ("a", "b"):
+        out = case_config.parent / name
+        res = _run("plan", str(case_config), "--out", str(out), "--work-limit", "5")
+        assert res.exit_code == 0, res.output
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["config"]["optimize"]["work_limit"] == 5
+        assert manifest["solve"]["reproducible"] is True
+        sites.append((out / "sites.csv").read_text())
+    assert sites[0] == sites[1]
+    assert _run("plan", str(case_config), "--out", "x", "--work-limit", "0").exit_code == 2
+
+
 def test_usage_errors_exit_2(case_config: Path) -> None:
     assert _run("plan", str(case_config)).exit_code == 2  # --out missing
     res = _run("plan", str(case_config), "--out", "x", "--solver", "gurobi")

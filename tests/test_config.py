@@ -50,6 +50,20 @@ def test_unknown_solver_lists_valid_ones(tmp_path: Path) -> None:
         load_config(_write(tmp_path, raw))
 
 
+def test_work_limit_lifts_only_the_default_clock_limit(tmp_path: Path) -> None:
+    raw = small_config(tmp_path)
+    raw["optimize"].pop("time_limit_s")
+    assert load_config(_write(tmp_path, raw)).optimize.clock_limit == 60.0
+    raw["optimize"]["work_limit"] = 30
+    assert load_config(_write(tmp_path, raw)).optimize.clock_limit is None
+    raw["optimize"]["time_limit_s"] = 90
+    oc = load_config(_write(tmp_path, raw)).optimize
+    assert (oc.clock_limit, oc.work_limit) == (90, 30)
+    raw["optimize"]["work_limit"] = 0
+    with pytest.raises(ConfigError, match=r"work_limit.*greater than 0"):
+        load_config(_write(tmp_path, raw))
+
+
 def test_every_problem_reported_at_once(tmp_path: Path) -> None:
     raw = small_config(tmp_path, solver="gurobi")
     raw["demand"] = {"cell_size_m": -5}

@@ -26,12 +26,19 @@ overwrite_option = click.option(
 
 
 def solver_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --solver and --time-limit, overriding the config."""
+    """Add --solver, --time-limit and --work-limit, overriding the config."""
     func = click.option(
         "--solver",
         type=click.Choice(SOLVERS, case_sensitive=False),
         default=None,
         help="Solver (overrides optimize.solver).",
+    )(func)
+    func = click.option(
+        "--work-limit",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        help="Work units for the optimisation instead of the time limit's seconds: the "
+        "same plan on any machine (overrides optimize.work_limit).",
     )(func)
     return click.option(
         "--time-limit",

@@ -21,7 +21,11 @@ from siting.demo import demo_config_path
     help="Plan folder to write (replaced if it exists).",
 )
 @solver_options
-def demo(out: Path, solver: str | None, time_limit: float | None) -> None:
+def demo(
+    out: Path, solver: str | None, time_limit: float | None, work_limit: float | None
+) -> None:
     """Run the annual siting plan of the embedded Jiading demo."""
-    cfg = apply_overrides(load_config(demo_config_path()), solver=solver, time_limit=time_limit)
+    cfg = apply_overrides(
+        load_config(demo_config_path()), solver=solver, time_limit=time_limit, work_limit=work_limit
+    )
     run_and_write(cfg, out, overwrite=True)

@@ -14,13 +14,17 @@ from siting.plan import Plan, make_plan
 from siting.scenarios import comparison_table, run_scenarios
 
 
-def apply_overrides(cfg: Config, *, solver: str | None, time_limit: float | None) -> Config:
+def apply_overrides(
+    cfg: Config, *, solver: str | None, time_limit: float | None, work_limit: float | None = None
+) -> Config:
     """Return the config with command-line overrides applied."""
-    update = {}
+    update: dict[str, object] = {}
     if solver:
         update["solver"] = solver.lower()
     if time_limit:
         update["time_limit_s"] = time_limit
+    if work_limit:
+        update["work_limit"] = work_limit
     if not update:
         return cfg
     return cfg.model_copy(update={"optimize": cfg.optimize.model_copy(update=update)})
@@ -79,6 +83,7 @@ def plan(
     overwrite: bool,
     solver: str | None,
     time_limit: float | None,
+    work_limit: float | None,
     scenario: str | None,
     from_plan: Path | None,
     all_scenarios: bool,
@@ -89,14 +94,14 @@ def plan(
     if not all_scenarios:
         cfg = load_config(config, scenario=scenario)
         run_and_write(
-            apply_overrides(cfg, solver=solver, time_limit=time_limit),
+            apply_overrides(cfg, solver=solver, time_limit=time_limit, work_limit=work_limit),
             out,
             overwrite=overwrite,
             previous=from_plan,
         )
         return
     configs = {
-        name: apply_overrides(cfg, solver=solver, time_limit=time_limit)
+        name: apply_overrides(cfg, solver=solver, time_limit=time_limit, work_limit=work_limit)
         for name, cfg in scenario_configs(config).items()
     }
     if len(configs) == 1:

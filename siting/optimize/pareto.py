@@ -22,7 +22,7 @@ from siting._errors import ConfigError
 from siting.optimize.backends import check_solver
 from siting.optimize.problem import Quota, ZoneRequirement, make_problem
 from siting.optimize.result import SolveResult
-from siting.optimize.solve import SolveOptions, solve_problem
+from siting.optimize.solve import SolveOptions, check_limits, solve_problem
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ def pareto_front(
     threads: int | None = None,
     seed: int = 0,
     heuristic_only: bool = False,
+    work_limit: float | None = None,
 ) -> ParetoFront:
     """Solve max cover for each budget (or site count), warm-starting from the last plan.
 
@@ -93,6 +94,9 @@ def pareto_front(
         Seconds per point.
     mip_gap, solver, threads, seed, heuristic_only
         As in :func:`~siting.optimize.solve_matrix`.
+    work_limit
+        Work units per point instead of ``time_limit``'s seconds (see
+        :func:`~siting.optimize.solve_matrix`).
 
     Returns
     -------
@@ -102,6 +106,7 @@ def pareto_front(
     if (budgets is None) == (site_counts is None):
         raise ConfigError("pass exactly one of budgets or site_counts to pareto_front")
     check_solver(solver)
+    check_limits(time_limit=time_limit, work_limit=work_limit)
     kind = "budget" if budgets is not None else "max_sites"
     limits = np.sort(np.asarray(budgets if budgets is not None else site_counts, dtype=float))
     if limits.size == 0 or (limits < 0).any():
@@ -109,7 +114,8 @@ def pareto_front(
     base = make_problem(A, weights=weights, costs=costs, k=k, zones=zones, fixed=fixed,
                         forbidden=forbidden, conflicts=conflicts, quotas=quotas)
     opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, solver=solver,
-                        threads=threads, seed=seed, heuristic_only=heuristic_only)
+                        threads=threads, seed=seed, heuristic_only=heuristic_only,
+                        work_limit=work_limit)
     results: list[SolveResult] = []
     start: list[np.ndarray] = []
     for lim in limits:
