@@ -24,6 +24,15 @@ def _min_cost_model(target: float = 0.9):
     return A, kw, build_model(make_problem(A, objective="min_cost", **kw))
 
 
+def test_mip_solvers_get_the_seconds_to_the_deadline_or_else_the_units_left() -> None:
+    assert Budget(None).solver_seconds() is None
+    b = Budget(8.0)
+    b.charge(3.0)
+    assert b.solver_seconds() == pytest.approx(5.0)  # a work limit alone still ends a MIP
+    assert Budget(8.0, time.perf_counter() + 100.0).solver_seconds() == pytest.approx(100.0,
+                                                                                      abs=1.0)
+
+
 def test_budget_counts_units_through_its_parts_and_records_the_clock() -> None:
     b = Budget(10.0)
     part = b.part(4.0)

@@ -95,6 +95,12 @@ class Budget:
         """Seconds to the deadline (``None`` when there is none)."""
         return None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.0)
 
+    def solver_seconds(self) -> float | None:
+        """Seconds for a MIP solver, which stops only by the clock: to the deadline, or
+        else as many as work units are left (``None``: no limit)."""
+        seconds = self.seconds_left()
+        return self.units_left() if seconds is None else seconds
+
     def done(self) -> bool:
         """Whether the units are spent or the deadline has passed (recorded)."""
         if self.units is not None and self.spent >= self.units:

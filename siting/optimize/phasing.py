@@ -258,7 +258,7 @@ def solve_phased(
         return _rolling(ro, opts)
     rolled = _rolling(ro, replace(opts, budget=budget.part(_units(budget, _ROLLING_SHARE))))
     reserve = _YEAR_BOUND_S * max(len(yrs) - 2, 0)  # middle years' own bounds (min cost)
-    left = budget.seconds_left()
+    left = budget.solver_seconds()
     left = None if left is None else max(left - reserve, 1.0)
     return _joint(ro, jm, rolled, replace(opts, time_limit=left))
 
@@ -604,5 +604,5 @@ def _year_result(problem: Problem, model: Model, selected: np.ndarray, opts: Sol
         coverage_count=counts, heuristic_objective=float("nan"),
         timings={"total": elapsed}, reductions=dict(model.reductions),
         objective_name=problem.objective,
-        reproducible=opts.budget is None or not opts.budget.clock_stopped,
+        reproducible=_repro(opts),
     )

@@ -221,9 +221,8 @@ class _Clock:
         self.last = now
 
     def left(self) -> float | None:
-        """Seconds left: to the deadline, or else as many as work units are left."""
-        seconds = self.budget.seconds_left()
-        return self.budget.units_left() if seconds is None else seconds
+        """Seconds left for a MIP solver (see :meth:`Budget.solver_seconds`)."""
+        return self.budget.solver_seconds()
 
     def share(self, frac: float, cap: float) -> float:
         left = self.budget.units_left()
