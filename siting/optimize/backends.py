@@ -109,10 +109,12 @@ def solve_highs(
 ) -> MipOutcome:
     """Solve with HiGHS through highspy (arrays passed directly, heuristic as MIP start).
 
-    HiGHS can report its objective and dual bound without the constant that presolve moved
-    out of the objective when it was given a start (the start's value "in the reduced
-    space" becomes the incumbent): the reported objective then differs from ``c @ x``. That
-    run is repeated without the start; if the frames still differ, its bound is dropped.
+    Given a start, HiGHS can report an objective and dual bound that are not those of the
+    solution it returns: off by a constant that presolve moved out of the objective (the
+    start's value "in the reduced space" becomes the incumbent), or the value of a better
+    plan while it returns the start itself (4 of 10 such window solves on the district
+    benchmark had a cheaper plan). The reported objective then differs from ``c @ x``, and
+    the run is repeated without the start; if the two still differ, its bound is dropped.
     """
     t0 = time.perf_counter()
     out = _highs_run(milp, start, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
