@@ -9,6 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from siting.cli import main
+from siting.cli.plan import echo_summary
+from siting.outputs import load_plan
 from tests.conftest import small_config
 
 
@@ -59,7 +61,7 @@ def test_plan_writes_folder_and_refuses_to_overwrite(case_config: Path) -> None:
     assert manifest["config"]["optimize"]["solver"] == "highs"
 
 
-def test_plan_work_limit_gives_the_same_plan(case_config: Path) -> None:
+def test_plan_work_limit_gives_the_same_plan(case_config: Path, capsys) -> None:
     sites = []
     for name in ("a", "b"):
         out = case_config.parent / name
@@ -69,7 +71,12 @@ def test_plan_work_limit_gives_the_same_plan(case_config: Path) -> None:
         assert manifest["config"]["optimize"]["work_limit"] == 5
         assert manifest["solve"]["reproducible"] is True
         sites.append((out / "sites.csv").read_text())
+        assert "wall clock" not in res.output
     assert sites[0] == sites[1]
+    plan = load_plan(out)
+    plan.solve["reproducible"] = False  # as after a run the deadline stopped
+    echo_summary(plan, out)
+    assert "a repeated run may give another plan" in capsys.readouterr().out
     assert _run("plan", str(case_config), "--out", "x", "--work-limit", "0").exit_code == 2
 
 

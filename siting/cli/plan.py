@@ -50,6 +50,11 @@ def echo_summary(plan: Plan, out: Path) -> None:
         f"status {v['status']} ({v['stop_reason']}), objective "
         f"{v['objective']:,.1f}, bound {v['bound']:,.1f} ({v['bound_source']}), gap {v['gap']:.3%}"
     )
+    if v.get("reproducible") is False:
+        click.echo(
+            "stopped by the wall clock: a repeated run may give another plan "
+            "(--work-limit gives the same plan on any machine)"
+        )
     zones = plan.zones
     if len(zones):
         click.echo(f"key zones met: {int(zones['met'].sum())} of {len(zones)}")
