@@ -9,7 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from siting.cli import main
-from siting.cli.plan import echo_summary
+from siting.cli.plan import apply_overrides, echo_summary
+from siting.config import load_config
 from siting.outputs import load_plan
 from tests.conftest import small_config
 
@@ -76,8 +77,24 @@ def test_plan_work_limit_gives_the_same_plan(case_config: Path, capsys) -> None:
     plan = load_plan(out)
     plan.solve["reproducible"] = False  # as after a run the deadline stopped
     echo_summary(plan, out)
-    assert "a repeated run may give another plan" in capsys.readouterr().out
+    assert "a clock limit came before the work limit" in capsys.readouterr().out
+    plan.config["optimize"]["work_limit"] = None  # as after a run limited by seconds only
+    echo_summary(plan, out)
+    assert "--work-limit gives the same plan on any machine" in capsys.readouterr().out
     assert _run("plan", str(case_config), "--out", "x", "--work-limit", "0").exit_code == 2
+
+
+def test_work_limit_on_the_command_line_replaces_the_configured_time_limit(
+        case_config: Path) -> None:
+    cfg = load_config(case_config)
+    assert cfg.optimize.clock_limit == 20  # the case sets time_limit_s
+    worked = apply_overrides(cfg, solver=None, time_limit=None, work_limit=5)
+    assert (worked.optimize.clock_limit, worked.optimize.work_limit) == (None, 5)
+    assert worked.optimize.max_sites == cfg.optimize.max_sites  # the rest is kept
+    both = apply_overrides(cfg, solver="highs", time_limit=30, work_limit=5)
+    assert (both.optimize.clock_limit, both.optimize.work_limit) == (30, 5)
+    assert both.optimize.solver == "highs"
+    assert apply_overrides(cfg, solver=None, time_limit=None).optimize.clock_limit == 20
 
 
 def test_usage_errors_exit_2(case_config: Path) -> None:

@@ -17,7 +17,12 @@ from siting.scenarios import comparison_table, run_scenarios
 def apply_overrides(
     cfg: Config, *, solver: str | None, time_limit: float | None, work_limit: float | None = None
 ) -> Config:
-    """Return the config with command-line overrides applied."""
+    """Return the config with command-line overrides applied.
+
+    ``--work-limit`` without ``--time-limit`` replaces the config's ``time_limit_s``
+    (the run is then limited by its work alone and repeats on any machine); with both,
+    the time limit stays as a safety net, as in a config that sets both.
+    """
     update: dict[str, object] = {}
     if solver:
         update["solver"] = solver.lower()
@@ -27,7 +32,11 @@ def apply_overrides(
         update["work_limit"] = work_limit
     if not update:
         return cfg
-    return cfg.model_copy(update={"optimize": cfg.optimize.model_copy(update=update)})
+    opt = cfg.optimize
+    if work_limit and not time_limit:  # as if time_limit_s had been left at its default
+        kept = {name: getattr(opt, name) for name in opt.model_fields_set - {"time_limit_s"}}
+        opt = type(opt).model_construct(_fields_set=set(kept), **kept)
+    return cfg.model_copy(update={"optimize": opt.model_copy(update=update)})
 
 
 def run_and_write(cfg: Config, out: Path, *, overwrite: bool, previous: Path | None = None) -> Plan:
@@ -51,10 +60,10 @@ def echo_summary(plan: Plan, out: Path) -> None:
         f"{v['objective']:,.1f}, bound {v['bound']:,.1f} ({v['bound_source']}), gap {v['gap']:.3%}"
     )
     if v.get("reproducible") is False:
-        click.echo(
-            "stopped by the wall clock: a repeated run may give another plan "
-            "(--work-limit gives the same plan on any machine)"
-        )
+        worked = (plan.config.get("optimize") or {}).get("work_limit") is not None
+        fix = ("a clock limit came before the work limit: leave out --time-limit"
+               if worked else "--work-limit gives the same plan on any machine")
+        click.echo(f"stopped by the wall clock: a repeated run may give another plan ({fix})")
     zones = plan.zones
     if len(zones):
         click.echo(f"key zones met: {int(zones['met'].sum())} of {len(zones)}")
