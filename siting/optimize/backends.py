@@ -14,7 +14,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ class MipOutcome:
     ``kind`` is one of "optimal", "time_limit", "infeasible", "no_solution", "failed".
     ``objective`` and ``bound`` are in the MIP's minimisation sense (``nan`` if absent).
     ``nodes`` and ``iterations`` count the branch-and-bound nodes and the simplex
-    iterations of a HiGHS solve (0 when unknown).
+    iterations of a HiGHS solve (0 when unknown), every run of it included.
     """
 
     kind: str
@@ -124,14 +124,17 @@ def solve_highs(
     log.info("HiGHS reported objective %.9g for a plan worth %.9g; solving again without "
              "the start", out.objective, float(milp.c @ out.x))
     left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+    nodes, iterations = out.nodes, out.iterations
     if start is not None and (left is None or left >= 1.0):
         again = _highs_run(milp, None, time_limit=left, mip_gap=mip_gap, threads=threads,
                            seed=seed, options=options)
+        nodes, iterations = nodes + again.nodes, iterations + again.iterations
         if _same_frame(milp, again) and again.x is not None:
-            return again
+            return replace(again, nodes=nodes, iterations=iterations)
     value = float(milp.c @ out.x)
     return MipOutcome("time_limit", f"{out.raw_status} (its objective and bound were off "
-                      "by a constant: bound dropped)", out.x, value, float("nan"), "highs")
+                      "by a constant: bound dropped)", out.x, value, float("nan"), "highs",
+                      nodes, iterations)
 
 
 def _same_frame(milp: Milp, out: MipOutcome) -> bool:

@@ -79,10 +79,24 @@ NODES_GROWTH = 4
 
 WINDOW_UNIT = 3.6e-5
 """Work units charged per non-zero of a window MIP per solve, and a tenth as much again
-per branch-and-bound node it explored (divided among the workers solving at once). On the
-district benchmark a solve takes about 70 microseconds per non-zero at first and less as
-the plan settles (4.8e-5 units per non-zero: 529 units in 388 s for min cost, 53 in 41 s
-for max cover); a 3,000 x 600 instance whose windows grew to 360 columns took 62."""
+per branch-and-bound node it explored (divided among the workers solving at once), or
+:data:`ITERATION_UNIT` per simplex iteration if that is more. On the district benchmark a
+solve takes about 70 microseconds per non-zero at first and less as the plan settles (4.8e-5
+units per non-zero: 529 units in 388 s for min cost, 53 in 41 s for max cover); a 3,000 x
+600 instance whose windows grew to 360 columns took 62."""
+
+ITERATION_UNIT = 2.4e-5
+"""Work units per simplex iteration of a window solve per non-zero of an average column of
+its MIP. Windows that have grown (hundreds of columns, a node limit of 64 or more) spend
+their time in the simplex iterations of their search tree, which the charge per non-zero
+and node misses: on 2.5 and 3.3 km tiles of the district benchmark (85,000 and 157,000
+non-zeros, 150 s, one worker) it charged 0.53 and 0.84 units per second in all, 0.41 and
+0.17 on the windows taking over 5 s; the larger of the two measures charges 1.0 and 1.8
+units per second there and 0.97 on the district (0.94 before). With two workers a batch
+is charged the mean of its windows, which overrates the speed-up when one window is much
+slower than the other: the 2.5 km tile at 120 s still reaches its deadline (0.64 units
+per second), and so does the district in the first minutes of its window search (0.33),
+which the later windows make up on a 600 s run."""
 
 WINDOW_SECONDS = 60.0
 """Wall-clock safety limit of one window solve (a solve reaching it makes the run
@@ -229,7 +243,9 @@ def large_neighbourhood_search(
     ``seed``; when every selected site has been visited a new pass starts, with windows
     half as large again (and a node limit :data:`NODES_GROWTH` times higher) when few
     windows of the last pass improved the plan (:data:`GROW_BELOW`). The search ends when
-    its budget is spent or when a window over the whole model is solved to optimality.
+    its budget is spent, when fewer units are left than the last batch of windows cost (a
+    large last window would overrun the deadline), or when a window over the whole model is
+    solved to optimality.
 
     Parameters
     ----------
@@ -280,8 +296,9 @@ def large_neighbourhood_search(
     visited = np.zeros(model.n, dtype=bool)
     windows = improved = pass_improved = pass_windows = 0
     next_log = t0 + 60.0
+    batch_cost = 0.0  # units the last batch of windows cost
     with ThreadPoolExecutor(workers) as pool:
-        while not budget.done():
+        while not budget.done() and budget.affords(batch_cost):
             if time.perf_counter() >= next_log:
                 log.info("window search: %.0fs, %d windows, plan value %s",
                          time.perf_counter() - t0, windows, f"{_plan_value(model, x):.6g}")
@@ -302,9 +319,11 @@ def large_neighbourhood_search(
             futures = [pool.submit(_solve_window, sub, milp, x[W], limit, nodes)
                        for sub, W, milp in batch]
             proved = False
-            for (sub, W, _milp), fut in zip(batch, futures, strict=True):
-                out, clocked, work, exact = fut.result()
-                budget.charge(WINDOW_UNIT * work / len(batch))
+            outcomes = [fut.result() for fut in futures]
+            batch_cost = WINDOW_UNIT * sum(o[2] for o in outcomes) / len(outcomes)
+            budget.charge(batch_cost)
+            for (sub, W, _milp), (out, clocked, _work, exact) in zip(batch, outcomes,
+                                                                     strict=True):
                 if clocked:
                     budget.stop_by_clock()
                 windows += 1
@@ -384,7 +403,7 @@ def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float,
                       options=opts)
     clocked = out.raw_status == _CLOCK
     exact = out.kind == "optimal"
-    work = milp.A.nnz * (1 + 0.1 * out.nodes)
+    work = _work(milp, out)
     if sub.objective != "min_cost" or sub.target is None or sub.Ao.shape[0] == 0:
         return out, clocked, work, exact
     if out.x is not None and _improves(sub, xw, out.x[:sub.n] > 0.5, False):
@@ -395,8 +414,15 @@ def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float,
     more = solve_highs(second, start, time_limit=left, mip_gap=1e-6, threads=None, seed=0,
                        options=opts)
     clocked = clocked or more.raw_status == _CLOCK
-    work += second.A.nnz * (1 + 0.1 * more.nodes)
+    work += _work(second, more)
     return (more if more.x is not None else out), clocked, work, exact
+
+
+def _work(milp: Milp, out: MipOutcome) -> float:
+    """Work of one window solve in non-zeros solved (see :data:`WINDOW_UNIT`)."""
+    per_column = milp.A.nnz / max(milp.shape[1], 1)
+    by_iterations = ITERATION_UNIT / WINDOW_UNIT * out.iterations * per_column
+    return max(milp.A.nnz * (1 + 0.1 * out.nodes), by_iterations)
 
 
 _CLOCK = "Time limit reached"

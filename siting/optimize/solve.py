@@ -80,7 +80,7 @@ def solve_matrix(
     available (trivial, LP relaxation with HiGHS, Lagrangian relaxation; see
     :func:`~siting.optimize.bounds.best_bound`), then the MIP solver warm-started with the
     heuristic plan for whatever time is left (CBC is held to the wall-clock budget). Models
-    above :data:`MIP_MAX_NNZ` non-zeros (a few square kilometres and up) spend that time in
+    above :data:`MIP_MAX_NNZ` non-zeros (a couple of square kilometres and up) spend that time in
     the window search instead (:mod:`siting.optimize.lns`: HiGHS re-solves about a hundred
     neighbouring candidates at a time, everything else fixed; 60 work units without a
     limit).
@@ -264,16 +264,16 @@ def solve_problem(
     return _finish(problem, model, heur_x, heur_obj, bound, source, outcome, opts, clock)
 
 
-MIP_MAX_NNZ = 200_000
+MIP_MAX_NNZ = 100_000
 """Above this many non-zeros (reduced model) the time left after the heuristic and the
 bound goes to the window search (:mod:`siting.optimize.lns`) instead of the full MIP.
-Measured with HiGHS, 120-180 s, on the district benchmark: tiles for min cost (95 %)
-at 85,000 non-zeros the MIP gave 35 sites against the window search's 36, at 147,000 58
-against 59, at 229,000 the MIP did not improve the heuristic's 93 while the window search
-reached 91; on a quarter of the district (254,000) the MIP improved neither min cost
-(2,015 against 1,856 sites) nor max cover with 500 sites (18.21 M against 18.49 M). (The
-window search then used larger windows, 150 columns with 2 s each; the smaller default
-windows of :data:`siting.optimize.lns.WINDOWS` do better at district scale.) Above
+Measured on tiles of the district benchmark, 120 s each: min cost (95 %) at 85,000
+non-zeros the window search 35 sites, HiGHS 35 (proven bound 33), CBC 36; at 157,000 the
+window search 59, HiGHS 61, CBC 65 (the heuristic's plan); max cover (a site per 40
+candidates) at 157,000 the window search 4.027 M, HiGHS and CBC 3.975 M (the heuristic's
+plan). Both MIP solvers spent their time in the root there (no node after 30 s). Below
+this size they prove optimality (min cost at 22,000 non-zeros: HiGHS in 7 s, CBC in 2 s)
+or a bound beyond the LP (at 85,000: 33 against 32.7). Above
 two million non-zeros the MIP's root LP alone does not finish in minutes."""
 
 
