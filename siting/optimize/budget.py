@@ -16,9 +16,10 @@ it ran, ended by optimality or gap rather than its time limit) is reproducible.
 
 The full MIP solvers keep the clock: neither has a limit that stops it at the same point on
 every run before its first branch-and-bound node, and that is where they spend a time
-limit on the models they get (CBC and HiGHS both spent 30 s in the root of 84,000- and
-226,000-non-zero tiles of the district benchmark without a node), so a node limit would
-not bound them; their plans repeat when they end proven within the gap.
+limit on the models they get (CBC and HiGHS both spent 30 s in the root of 81,000- and
+84,000-non-zero tiles of the district benchmark without a node, HiGHS also on one of
+226,000), so a node limit would not bound them; their plans repeat when they end proven
+within the gap.
 """
 
 from __future__ import annotations

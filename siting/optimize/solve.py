@@ -271,10 +271,10 @@ Measured on tiles of the district benchmark, 120 s each: min cost (95 %) at 85,0
 non-zeros the window search 35 sites, HiGHS 35 (proven bound 33), CBC 36; at 157,000 the
 window search 59, HiGHS 61, CBC 65 (the heuristic's plan); max cover (a site per 40
 candidates) at 157,000 the window search 4.027 M, HiGHS and CBC 3.975 M (the heuristic's
-plan). Both MIP solvers spent their time in the root there (no node after 30 s). Below
-this size they prove optimality (min cost at 22,000 non-zeros: HiGHS in 7 s, CBC in 2 s)
-or a bound beyond the LP (at 85,000: 33 against 32.7). Above
-two million non-zeros the MIP's root LP alone does not finish in minutes."""
+plan). Both MIP solvers spend such time in the root (no node after 30 s on tiles of
+81,000 and 84,000 non-zeros). Below this size they prove optimality (min cost at 22,000
+non-zeros: HiGHS in 7 s, CBC in 2 s) or a bound beyond the LP (at 85,000: 33 against
+32.7). Above two million non-zeros the MIP's root LP alone does not finish in minutes."""
 
 
 def _window_search(model: Model, x: np.ndarray, scores: np.ndarray | None,
