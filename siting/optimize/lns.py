@@ -320,7 +320,7 @@ def large_neighbourhood_search(
                        for sub, W, milp in batch]
             proved = False
             outcomes = [fut.result() for fut in futures]
-            batch_cost = WINDOW_UNIT * sum(o[2] for o in outcomes) / len(outcomes)
+            batch_cost = WINDOW_UNIT * sum(work for _, _, work, _ in outcomes) / len(outcomes)
             budget.charge(batch_cost)
             for (sub, W, _milp), (out, clocked, _work, exact) in zip(batch, outcomes,
                                                                      strict=True):
