@@ -744,6 +744,10 @@ def assemble_plan(
         )
     }
     solve["timings"] = {k2: _plain(v) for k2, v in dict(result.timings).items()}
+    # the limits that applied (the config keeps a default time_limit_s that a
+    # work limit switches off, see OptimizeConfig.clock_limit)
+    solve["time_limit_s"] = cfg.optimize.clock_limit
+    solve["work_limit"] = cfg.optimize.work_limit
     return Plan(
         name=cfg.name,
         sites=sites,

@@ -112,6 +112,7 @@ def _kpis(plan: ReportPlan, sites: pd.DataFrame) -> pd.DataFrame:
          + (f" ({solve['bound_source']})" if solve.get("bound_source") else "")),
         ("Gap 间隙", _pct(solve.get("gap"), 2)),
         ("Solver 求解器", str(solve.get("solver", "–"))),
+        ("Limit 求解限制", _limit(solve)),
         ("Reproducible 可复现", _yes_no(solve.get("reproducible"))),
         *_rollout_rows(solve.get("rollout")),
     ]  # fmt: skip
@@ -123,6 +124,16 @@ _ROLLOUT_METHODS = {
     "rolling forward": "rolling: year by year, the years before each one fixed",
     "rolling backward": "rolling, backward: last year first, earlier years among its sites",
 }
+
+
+def _limit(solve: dict) -> str:
+    """The work and clock limits a plan was solved under, '–' when neither is known."""
+    parts = []
+    if solve.get("work_limit") is not None:
+        parts.append(f"{float(solve['work_limit']):g} work units")
+    if solve.get("time_limit_s") is not None:
+        parts.append(f"{float(solve['time_limit_s']):g} s")
+    return ", ".join(parts) or "–"
 
 
 def _yes_no(value: object) -> str:

@@ -70,6 +70,8 @@ def test_plan_work_limit_gives_the_same_plan(case_config: Path, capsys) -> None:
         assert res.exit_code == 0, res.output
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["config"]["optimize"]["work_limit"] == 5
+        # the case's time_limit_s no longer applies, and the manifest says so
+        assert (manifest["solve"]["time_limit_s"], manifest["solve"]["work_limit"]) == (None, 5)
         assert manifest["solve"]["reproducible"] is True
         sites.append((out / "sites.csv").read_text())
         assert "wall clock" not in res.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -46,6 +47,11 @@ def test_tables_figures(plan) -> None:
     assert kpis["Sites 站点"] == f"{len(plan.sites):,}"
     assert kpis["Key zones met 重点区域达标"].endswith("of 2")
     assert kpis["Gap 间隙"] == "5.00 %"
+    assert kpis["Limit 求解限制"] == "–"  # plans written before the limits were recorded
+    limited = copy.copy(plan)  # the fixture is shared
+    limited.solve = {**plan.solve, "work_limit": 60.0, "time_limit_s": None}
+    limits = report.report_tables(limited)["kpis"].set_index("Indicator 指标")["Value 数值"]
+    assert limits["Limit 求解限制"] == "60 work units"
     roll = t["rollout"].set_index("year")
     assert roll.loc[2021, "cumulative"] == len(plan.sites)
     assert roll.loc[2020, "target"] == 2000 and not roll.loc[2020, "met"]
