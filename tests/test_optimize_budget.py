@@ -66,15 +66,16 @@ def test_window_search_with_a_work_budget_repeats_exactly() -> None:
     assert check_solution(A, model.cols[a], **kw) == []
 
 
-def test_window_search_does_not_start_a_batch_it_cannot_pay_for() -> None:
+def test_window_search_does_not_start_a_window_it_cannot_pay_for() -> None:
     _, _, model = _min_cost_model()
     every = np.ones(model.n, dtype=bool)
-    one = Budget(1e-9)  # any first batch spends it: the cost of one batch
+    one = Budget(1e-9)  # spent by the first window: only those started before any cost
     _, first = large_neighbourhood_search(model, every, time_limit=one, size=40, workers=2)
-    assert first.windows == 2
-    budget = Budget(1.5 * one.spent)  # a second batch like the first would overrun
+    assert first.windows == 3  # two workers and one window queued behind them
+    budget = Budget(one.spent * (1 + 1e-6))  # left after the same three: less than one
     _, stats = large_neighbourhood_search(model, every, time_limit=budget, size=40, workers=2)
     assert stats.windows == first.windows and budget.spent == pytest.approx(one.spent)
+    assert not budget.done()  # it stopped because another window would overrun
 
 
 def test_a_window_solve_is_charged_for_its_simplex_iterations_when_they_dominate() -> None:

@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -243,9 +244,9 @@ def large_neighbourhood_search(
     ``seed``; when every selected site has been visited a new pass starts, with windows
     half as large again (and a node limit :data:`NODES_GROWTH` times higher) when few
     windows of the last pass improved the plan (:data:`GROW_BELOW`). The search ends when
-    its budget is spent, when fewer units are left than the last batch of windows cost (a
-    large last window would overrun the deadline), or when a window over the whole model is
-    solved to optimality.
+    its budget is spent, when fewer units are left than the windows in flight and one more
+    would cost at the last window's price (a large last window would overrun the
+    deadline), or when a window over the whole model is solved to optimality.
 
     Parameters
     ----------
@@ -271,9 +272,10 @@ def large_neighbourhood_search(
     reach
         Columns around the seed a scored window is chosen from (default per objective).
     workers
-        Windows solved at the same time (HiGHS runs without the interpreter lock); the
-        windows of one batch share no row, and their outcomes are applied in a fixed
-        order.
+        Windows solved at the same time (HiGHS runs without the interpreter lock). The
+        windows in flight (one more than the workers, so that none waits) share no row,
+        and their outcomes are applied in the order they were started: the same plans
+        on every run.
 
     Returns
     -------
@@ -283,105 +285,174 @@ def large_neighbourhood_search(
     t0 = time.perf_counter()
     budget = as_budget(time_limit)
     d_size, d_reach = WINDOWS[model.objective]
-    size = d_size if size is None else size
-    reach = d_reach if reach is None else reach
-    nodes = int(WINDOW_HIGHS.get("mip_max_nodes", 2**31 - 1))
-    workers = max(int(workers), 1)
-    x = x.copy()
-    maxc = model.objective == "max_cover"
-    transposes = (sp.csr_array(model.Ao.T), sp.csr_array(model.Ah.T),
-                  *(sp.csr_array(z.A.T) for z in model.frac))
+    search = _Search(model, x.copy(), budget, workers=max(int(workers), 1),
+                     size=d_size if size is None else size,
+                     reach=d_reach if reach is None else reach,
+                     nodes=int(WINDOW_HIGHS.get("mip_max_nodes", 2**31 - 1)),
+                     window_time=window_time, scores=scores, rng=np.random.default_rng(seed))
     start_value = _plan_value(model, x)
-    rng = np.random.default_rng(seed)
-    visited = np.zeros(model.n, dtype=bool)
-    windows = improved = pass_improved = pass_windows = 0
-    next_log = t0 + 60.0
-    batch_cost = 0.0  # units the last batch of windows cost
-    with ThreadPoolExecutor(workers) as pool:
-        while not budget.done() and budget.affords(batch_cost):
+    with ThreadPoolExecutor(search.workers) as pool:
+        search.run(pool, t0)
+    stats = LnsStats(search.windows, search.improved, time.perf_counter() - t0, start_value,
+                     _plan_value(model, search.x))
+    log.info("window search: %d windows, %d improved, %s -> %s in %.1fs", search.windows,
+             search.improved, f"{start_value:.6g}", f"{stats.value:.6g}", stats.seconds)
+    return search.x, stats
+
+
+@dataclass
+class _Flight:
+    """A window being solved: its problem, columns, MIP, the columns it blocks (every
+    column sharing a row with it), its share of the workers and the pending outcome."""
+
+    sub: Model
+    W: np.ndarray
+    milp: Milp
+    blocks: np.ndarray
+    share: int
+    future: Future
+
+
+class _Search:
+    """State of one window search (see :func:`large_neighbourhood_search`).
+
+    Windows are solved in a pipeline: up to ``workers + 1`` windows, no two sharing a
+    row, are in flight, and outcomes are applied in the order the windows were
+    submitted, so a worker that finishes early starts the next window at once while the
+    sequence of plans stays the same on every run. Each window is charged its work
+    divided by the windows in flight when it was submitted (at most ``workers``).
+    """
+
+    def __init__(self, model: Model, x: np.ndarray, budget: Budget, *, workers: int,
+                 size: int, reach: int, nodes: int, window_time: float,
+                 scores: np.ndarray | None, rng: np.random.Generator) -> None:
+        self.model, self.x, self.budget, self.workers = model, x, budget, workers
+        self.size, self.reach, self.nodes = size, reach, nodes
+        self.window_time, self.scores, self.rng = window_time, scores, rng
+        self.depth = workers + 1 if workers > 1 else 1
+        self.transposes = (sp.csr_array(model.Ao.T), sp.csr_array(model.Ah.T),
+                           *(sp.csr_array(z.A.T) for z in model.frac))
+        self.visited = np.zeros(model.n, dtype=bool)
+        self.windows = self.improved = self.pass_improved = self.pass_windows = 0
+        self.last_charge = 0.0  # units the last window solved cost
+        self.proved = False  # a window over the whole model was solved exactly
+
+    def run(self, pool: ThreadPoolExecutor, t0: float) -> None:
+        """Submit and apply windows until the budget is spent or nothing is left."""
+        pending: deque[_Flight] = deque()
+        next_log = t0 + 60.0
+        while True:
             if time.perf_counter() >= next_log:
                 log.info("window search: %.0fs, %d windows, plan value %s",
-                         time.perf_counter() - t0, windows, f"{_plan_value(model, x):.6g}")
+                         time.perf_counter() - t0, self.windows,
+                         f"{_plan_value(self.model, self.x):.6g}")
                 next_log += 60.0
-            if not (x & ~visited & ~model.fixed).any():
-                log.debug("window search pass: %d windows, %d improved, size %d, reach %d, "
-                          "%d nodes", pass_windows, pass_improved, size, reach, nodes)
-                if pass_improved <= GROW_BELOW * pass_windows:  # wider windows
-                    size, reach = int(1.5 * size) + 1, int(1.5 * reach) + 1
-                    nodes = min(nodes * NODES_GROWTH, 2**31 - 1)
-                visited[:] = False
-                pass_improved = pass_windows = 0
+            while len(pending) < self.depth and self._may_start(len(pending)):
+                flight = self._submit(pool, pending)
+                if flight is None:
+                    break
+                pending.append(flight)
+            if pending:
+                self._apply(pending.popleft())
+                if self.proved:
+                    for flight in pending:  # nothing is left to find: do not wait
+                        flight.future.cancel()
+                    break
                 continue
-            batch = _disjoint_windows(model, x, visited, rng, workers, size, reach, scores,
-                                      transposes)
-            seconds = budget.seconds_left()
-            limit = window_time if seconds is None else min(window_time, max(seconds, 0.01))
-            futures = [pool.submit(_solve_window, sub, milp, x[W], limit, nodes)
-                       for sub, W, milp in batch]
-            proved = False
-            outcomes = [fut.result() for fut in futures]
-            batch_cost = WINDOW_UNIT * sum(work for _, _, work, _ in outcomes) / len(outcomes)
-            budget.charge(batch_cost)
-            for (sub, W, _milp), (out, clocked, _work, exact) in zip(batch, outcomes,
-                                                                     strict=True):
-                if clocked:
-                    budget.stop_by_clock()
-                windows += 1
-                pass_windows += 1
-                if out.x is None:
-                    continue
-                nw = out.x[:W.size] > 0.5
-                if not _improves(sub, x[W], nw, maxc):
-                    proved = proved or (exact and W.size >= model.n)
-                    continue
-                trial = x.copy()
-                trial[W] = nw
-                if _feasible(model, trial):  # windows of a batch share no row, but the
-                    x = trial                # target and the limits are global
-                    improved += 1
-                    pass_improved += 1
-                    visited[W] = False  # the neighbourhood changed: worth another look
-                    visited[W[nw]] = True
-            if proved:  # a window over the whole model was solved exactly: nothing is left
+            if not self._may_start(0):
                 break
-    stats = LnsStats(windows, improved, time.perf_counter() - t0, start_value,
-                     _plan_value(model, x))
-    log.info("window search: %d windows, %d improved, %s -> %s in %.1fs", windows,
-             improved, f"{start_value:.6g}", f"{stats.value:.6g}", stats.seconds)
-    return x, stats
+            if self._seeds().size == 0:  # every selected site has seeded a window
+                if self.pass_windows == 0:  # a pass without a window: nothing to solve
+                    break
+                self._next_pass()
 
+    def _may_start(self, in_flight: int) -> bool:
+        """Whether the budget allows one more window, with ``in_flight`` still unpaid."""
+        return (not self.proved and not self.budget.done()
+                and self.budget.affords(self.last_charge * (in_flight + 1)))
 
-def _disjoint_windows(
-    model: Model, x: np.ndarray, visited: np.ndarray, rng: np.random.Generator, count: int,
-    size: int, reach: int, scores: np.ndarray | None, transposes: tuple[sp.csr_array, ...],
-) -> list[tuple[Model, np.ndarray, object]]:
-    """Up to ``count`` window problems, no two sharing a row, seeded at unvisited sites.
+    def _seeds(self, blocked: np.ndarray | None = None) -> np.ndarray:
+        """Selected, unvisited, free columns (and not ``blocked``) a window may start at."""
+        ok = self.x & ~self.visited & ~self.model.fixed
+        return np.flatnonzero(ok if blocked is None else ok & ~blocked)
 
-    Marks the selected columns of each window visited.
-    """
-    blocked = np.zeros(model.n, dtype=bool)
-    out = []
-    for _ in range(4 * count):
-        if len(out) == count:
-            break
-        seeds = np.flatnonzero(x & ~visited & ~model.fixed & ~blocked)
-        if seeds.size == 0:
-            break
-        W = _scored_window(model, x, int(rng.choice(seeds)), size, reach, scores,
-                           transposes[0])
-        W = W[~blocked[W]]
-        visited[W[x[W]]] = True
-        built = window_model(model, x, W, transposes)
-        if built is None:
-            continue
+    def _next_pass(self) -> None:
+        """Start a new pass over the selected sites, with wider windows after a pass in
+        which few windows improved the plan (:data:`GROW_BELOW`)."""
+        log.debug("window search pass: %d windows, %d improved, size %d, reach %d, "
+                  "%d nodes", self.pass_windows, self.pass_improved, self.size, self.reach,
+                  self.nodes)
+        if self.pass_improved <= GROW_BELOW * self.pass_windows:
+            self.size, self.reach = int(1.5 * self.size) + 1, int(1.5 * self.reach) + 1
+            self.nodes = min(self.nodes * NODES_GROWTH, 2**31 - 1)
+        self.visited[:] = False
+        self.pass_improved = self.pass_windows = 0
+
+    def _submit(self, pool: ThreadPoolExecutor, pending: deque[_Flight]) -> _Flight | None:
+        """Build a window sharing no row with the pending ones and start solving it;
+        ``None`` when no seed is left for now. Marks its selected columns visited."""
+        model = self.model
+        blocked = np.zeros(model.n, dtype=bool)
+        for flight in pending:
+            blocked[flight.blocks] = True
+        for _ in range(4):
+            seeds = self._seeds(blocked)
+            if seeds.size == 0:
+                return None
+            W = _scored_window(model, self.x, int(self.rng.choice(seeds)), self.size,
+                               self.reach, self.scores, self.transposes[0])
+            W = W[~blocked[W]]
+            self.visited[W[self.x[W]]] = True
+            built = window_model(model, self.x, W, self.transposes)
+            if built is not None:
+                break
+        else:
+            return None
         sub, W = built
-        out.append((sub, W, build_milp(sub)))
-        for M, MT in ((model.Ao, transposes[0]), (model.Ah, transposes[1]),
-                      *((z.A, zT) for z, zT in zip(model.frac, transposes[2:], strict=True))):
-            rows = _touched(M, MT, W)
-            if rows.size:
-                blocked[np.unique(M[rows].indices)] = True
-    return out
+        milp = build_milp(sub)
+        seconds = self.budget.seconds_left()
+        limit = self.window_time if seconds is None else min(self.window_time,
+                                                             max(seconds, 0.01))
+        future = pool.submit(_solve_window, sub, milp, self.x[W], limit, self.nodes)
+        return _Flight(sub, W, milp, _blocked_columns(model, W, self.transposes),
+                       min(len(pending) + 1, self.workers), future)
+
+    def _apply(self, flight: _Flight) -> None:
+        """Charge a solved window and keep its plan if it improves the whole plan."""
+        out, clocked, work, exact = flight.future.result()
+        self.last_charge = WINDOW_UNIT * work / flight.share
+        self.budget.charge(self.last_charge)
+        if clocked:
+            self.budget.stop_by_clock()
+        self.windows += 1
+        self.pass_windows += 1
+        if out.x is None:
+            return
+        sub, W = flight.sub, flight.W
+        nw = out.x[:W.size] > 0.5
+        if not _improves(sub, self.x[W], nw, self.model.objective == "max_cover"):
+            self.proved = exact and W.size >= self.model.n
+            return
+        trial = self.x.copy()
+        trial[W] = nw
+        if _feasible(self.model, trial):  # windows in flight share no row, but the
+            self.x = trial                # target and the limits are global
+            self.improved += 1
+            self.pass_improved += 1
+            self.visited[W] = False  # the neighbourhood changed: worth another look
+            self.visited[W[nw]] = True
+
+
+def _blocked_columns(model: Model, W: np.ndarray,
+                     transposes: tuple[sp.csr_array, ...]) -> np.ndarray:
+    """Columns sharing a row (of any kind) with a column of ``W``."""
+    parts = [W]
+    for M, MT in ((model.Ao, transposes[0]), (model.Ah, transposes[1]),
+                  *((z.A, zT) for z, zT in zip(model.frac, transposes[2:], strict=True))):
+        rows = _touched(M, MT, W)
+        if rows.size:
+            parts.append(M[rows].indices)
+    return np.unique(np.concatenate(parts))
 
 
 def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float,
