@@ -73,7 +73,8 @@ class Plan:
     solve
         status, stop_reason, objective, bound, bound_source, gap, solver,
         solver_status, message, heuristic_objective, reproducible (whether no step
-        was stopped by the wall clock: a repeated run gives the same plan).
+        was stopped by the wall clock: a repeated run gives the same plan), timings,
+        time_limit_s and work_limit (the limits that applied; ``None`` for none).
     cell_size_m
         Demand cell side (metres).
     targets
