@@ -303,14 +303,13 @@ def large_neighbourhood_search(
     return search.x, stats
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Flight:
-    """A window being solved: its problem, columns, MIP, the columns it blocks (every
-    column sharing a row with it), its share of the workers and the pending outcome."""
+    """A window being solved: its problem, columns, the columns it blocks (every column
+    sharing a row with it), its share of the workers and the pending outcome."""
 
     sub: Model
     W: np.ndarray
-    milp: Milp
     blocks: np.ndarray
     share: int
     future: Future
@@ -417,7 +416,7 @@ class _Search:
         limit = self.window_time if seconds is None else min(self.window_time,
                                                              max(seconds, 0.01))
         future = pool.submit(_solve_window, sub, milp, self.x[W], limit, self.nodes)
-        return _Flight(sub, W, milp, _blocked_columns(model, W, self.transposes),
+        return _Flight(sub, W, _blocked_columns(model, W, self.transposes),
                        min(len(pending) + 1, self.workers), future)
 
     def _apply(self, flight: _Flight) -> None:
