@@ -214,3 +214,21 @@ def test_weight_milp_maximises_weight_within_the_cost_cap() -> None:
     tight = solve_highs(weight_milp(model, build_milp(model), 2.0), None, time_limit=10.0,
                         mip_gap=0.0, threads=None, seed=0)
     assert set(model.cols[tight.x[:model.n] > 0.5]) == {0, 2}  # s1 + t1: 18 for 2.0
+
+
+def test_windows_in_flight_block_every_column_sharing_a_row() -> None:
+    from siting.optimize.lns import _blocked_columns
+    A, w, c = random_instance(11, m=40, n=12, density=0.2)
+    zone = ZoneRequirement("icv", np.arange(5), 0.6, k=2)
+    model = build_model(make_problem(A, weights=w, costs=c, objective="min_cost",
+                                     coverage_target=0.6, zones=[zone]))
+    transposes = (model.Ao.T.tocsr(), model.Ah.T.tocsr(),
+                  *(z.A.T.tocsr() for z in model.frac))
+    for j in range(model.n):
+        W = np.array([j])
+        rows = [M[:, [j]].toarray().ravel() > 0 for M in (model.Ao, model.Ah,
+                                                          *(z.A for z in model.frac))]
+        share = [(M[r] != 0).toarray().any(axis=0) for M, r in zip(
+            (model.Ao, model.Ah, *(z.A for z in model.frac)), rows, strict=True)]
+        expected = np.flatnonzero(np.logical_or.reduce([*share, np.arange(model.n) == j]))
+        assert np.array_equal(_blocked_columns(model, W, transposes), expected)
