@@ -232,3 +232,39 @@ def test_windows_in_flight_block_every_column_sharing_a_row() -> None:
             (model.Ao, model.Ah, *(z.A for z in model.frac)), rows, strict=True)]
         expected = np.flatnonzero(np.logical_or.reduce([*share, np.arange(model.n) == j]))
         assert np.array_equal(_blocked_columns(model, W, transposes), expected)
+
+
+def test_window_rows_alike_inside_the_window_are_merged_without_changing_its_optimum() -> None:
+    import itertools
+
+    from siting.optimize.backends import solve_highs
+    from siting.optimize.lns import _feasible, window_model
+    from siting.optimize.milp import build_milp
+    A, w, c = random_instance(5, m=80, n=12, density=0.3)
+    kw = {"weights": w, "costs": c, "coverage_target": 0.8,
+          "zones": [ZoneRequirement("icv", np.arange(10), 0.6, k=2),
+                    ZoneRequirement("core", np.arange(10, 16), 1.0)]}
+    model = build_model(make_problem(A, objective="min_cost", **kw))
+    x = greedy(model).x
+    transposes = (model.Ao.T.tocsr(), model.Ah.T.tocsr(),
+                  *(z.A.T.tocsr() for z in model.frac))
+    W = np.arange(5)
+    sub, Wk = window_model(model, x, W, transposes)
+    assert np.array_equal(Wk, W) and x[W].any()
+    outside = x.copy()
+    outside[W] = False
+    open_rows = (model.Ao[:, W].toarray().any(axis=1)
+                 & (model.Ao @ outside.astype(float) < model.ko))
+    assert sub.Ao.shape[0] < open_rows.sum()  # 5 columns have at most 31 patterns
+    keys = {(tuple(r), k) for r, k in zip(sub.Ao.toarray().astype(int), sub.ko, strict=True)}
+    assert len(keys) == sub.Ao.shape[0]
+    assert sub.wo.sum() == pytest.approx(model.wo[open_rows].sum())
+    best = np.inf
+    for bits in itertools.product([False, True], repeat=W.size):
+        trial = x.copy()
+        trial[W] = bits
+        if _feasible(model, trial):
+            best = min(best, float(model.costs[W][list(bits)].sum()))
+    out = solve_highs(build_milp(sub), None, time_limit=10.0, mip_gap=0.0, threads=None,
+                      seed=0)
+    assert out.objective == pytest.approx(best)

@@ -119,6 +119,42 @@ def _merge(M: sp.csr_array, labels: np.ndarray) -> tuple[sp.csr_array, np.ndarra
     return sp.csr_array(M[rep]), rep
 
 
+def merge_rows(M: sp.csr_array, k: np.ndarray,
+               weights: np.ndarray) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+    """Merge rows with the same pattern and requirement, summing their weights.
+
+    Parameters
+    ----------
+    M
+        Rows x columns, binary, CSR.
+    k
+        Requirement per row (sites needed); rows merge only with equal ``k``.
+    weights
+        Weight (or multiplicity) per row.
+
+    Returns
+    -------
+    tuple
+        The representative rows, their ``k`` and their summed weights.
+    """
+    if M.shape[0] == 0:
+        return M, k, weights
+    labels = group_rows(M, k)
+    G, rep = _merge(M, labels)
+    return G, k[rep], np.bincount(labels, weights=weights, minlength=rep.size)
+
+
+def merge_hard_rows(M: sp.csr_array, k: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
+    """Merge required rows with the same pattern, keeping the largest requirement."""
+    if M.shape[0] == 0:
+        return M, k
+    labels = group_rows(M, np.zeros(M.shape[0], dtype=np.int64))
+    G, _ = _merge(M, labels)
+    kmax = np.zeros(G.shape[0], dtype=np.int64)
+    np.maximum.at(kmax, labels, k)
+    return G, kmax
+
+
 def dominated_columns(
     A: sp.csc_array, costs: np.ndarray, fixed: np.ndarray
 ) -> np.ndarray | None:
@@ -229,10 +265,8 @@ def _objective_groups(
     w, k = problem.weights[rows], problem.k[rows]
     if not reduce or problem.capacity is not None or rows.size == 0:
         return M, w.copy(), k.copy()
-    labels = group_rows(M, k)
-    G, rep = _merge(M, labels)
-    wg = np.bincount(labels, weights=w, minlength=rep.size)
-    return G, wg, k[rep]
+    G, kg, wg = merge_rows(M, k, w)
+    return G, wg, kg
 
 
 def _zone_groups(
@@ -250,13 +284,9 @@ def _zone_groups(
         ok = Acols[z.rows] @ np.ones(Acols.shape[1]) >= kz - 0.5
         rows, kk = z.rows[ok], kz[ok]
         M = sp.csr_array(Acols[rows])
-        if reduce and rows.size:
-            labels = group_rows(M, kk)
-            M, rep = _merge(M, labels)
-            mult = np.bincount(labels, minlength=rep.size).astype(np.float64)
-            kk = kk[rep]
-        else:
-            mult = np.ones(rows.size)
+        mult = np.ones(rows.size)
+        if reduce:
+            M, kk, mult = merge_rows(M, kk, mult)
         frac.append(FracZone(z.name, M, mult, kk, zone_need(z)))
     if hard_rows:
         rows = np.concatenate(hard_rows)
@@ -265,10 +295,6 @@ def _zone_groups(
         rows = np.zeros(0, dtype=np.int64)
         kk = np.zeros(0, dtype=np.int64)
     M = sp.csr_array(Acols[rows])
-    if reduce and rows.size:
-        labels = group_rows(M, np.zeros(rows.size, dtype=np.int64))
-        M, _ = _merge(M, labels)
-        kmax = np.zeros(M.shape[0], dtype=np.int64)
-        np.maximum.at(kmax, labels, kk)
-        kk = kmax
+    if reduce:
+        M, kk = merge_hard_rows(M, kk)
     return M, kk, tuple(frac)
