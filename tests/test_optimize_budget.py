@@ -15,7 +15,7 @@ from siting.optimize.heuristics import greedy, heuristic
 from siting.optimize.lns import large_neighbourhood_search
 from siting.optimize.problem import make_problem
 from siting.optimize.reduce import build_model
-from tests.test_optimize import mid_instance
+from tests.test_optimize import mid_instance, random_instance
 
 
 def _min_cost_model(target: float = 0.9):
@@ -88,10 +88,33 @@ def test_a_window_solve_is_charged_for_its_simplex_iterations_when_they_dominate
     nnz, ncol = milp.A.nnz, milp.shape[1]
     shallow = MipOutcome("optimal", "Optimal", None, 0.0, 0.0, "highs", nodes=10,
                          iterations=1)
-    assert _work(milp, shallow) == pytest.approx(2 * nnz)
+    unit = WINDOW_UNIT["min_cost"]
+    assert _work(milp, shallow, unit) == pytest.approx(2 * nnz * unit)
     deep = MipOutcome("optimal", "Optimal", None, 0.0, 0.0, "highs", nodes=10,
                       iterations=10**6)
-    assert WINDOW_UNIT * _work(milp, deep) == pytest.approx(ITERATION_UNIT * 1e6 * nnz / ncol)
+    assert _work(milp, deep, unit) == pytest.approx(ITERATION_UNIT * 1e6 * nnz / ncol)
+
+
+def test_a_window_solve_that_improves_the_plan_is_charged_more() -> None:
+    from siting.optimize.lns import IMPROVED_EXTRA, WINDOW_UNIT, _solve_window, _work
+    from siting.optimize.milp import build_milp
+
+    A, w, c = random_instance(3, m=80, n=15, density=0.3)
+    model = build_model(make_problem(A, objective="min_cost", weights=w, costs=c,
+                                     coverage_target=0.8))
+    milp = build_milp(model)
+    every = np.ones(model.n, dtype=bool)  # the dearest plan: the solve finds a cheaper one
+    out, clocked, work, _ = _solve_window(model, milp, every, 30.0, 1)
+    assert not clocked and float(model.costs @ (out.x[:model.n] > 0.5)) < model.costs.sum()
+    assert work == pytest.approx((1 + IMPROVED_EXTRA)
+                                 * _work(milp, out, WINDOW_UNIT["min_cost"]))
+    cover = build_model(make_problem(A, weights=w, max_sites=4))
+    cmilp = build_milp(cover)
+    best = _solve_window(cover, cmilp, np.zeros(cover.n, dtype=bool), 30.0, 10**6)[0]
+    x = best.x[:cover.n] > 0.5  # an optimal plan: nothing to improve, charged plainly
+    again, _, work, exact = _solve_window(cover, cmilp, x, 30.0, 10**6)
+    assert exact
+    assert work == pytest.approx(_work(cmilp, again, WINDOW_UNIT["max_cover"]))
 
 
 def test_heuristic_and_bound_with_a_work_budget_repeat_exactly() -> None:

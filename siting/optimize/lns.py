@@ -82,13 +82,18 @@ stopped at 0.3 s: 1,833 after 500 s)."""
 NODES_GROWTH = 4
 """Factor on the node limit each time the windows widen."""
 
-WINDOW_UNIT = 3.6e-5
+WINDOW_UNIT = {"max_cover": 3.0e-5, "min_cost": 4.4e-5}
 """Work units charged per non-zero of a window MIP per solve, and a tenth as much again
-per branch-and-bound node it explored (divided among the workers solving at once), or
-:data:`ITERATION_UNIT` per simplex iteration if that is more. On the district benchmark a
-solve takes about 70 microseconds per non-zero at first and less as the plan settles (4.8e-5
-units per non-zero: 529 units in 388 s for min cost, 53 in 41 s for max cover); a 3,000 x
-600 instance whose windows grew to 360 columns took 62."""
+per branch-and-bound node it explored, or :data:`ITERATION_UNIT` per simplex iteration if
+that is more (more for a solve that improves the plan, :data:`IMPROVED_EXTRA`, less for
+the second solve of a min-cost window, :data:`SECOND_SHARE`; divided among the windows in
+flight). Per objective: a min-cost window MIP (with its coverage target row) takes longer
+per non-zero than a max-cover one. On the district benchmark (228,363 x 50,000, two
+workers, windows of about 6,000 non-zeros, over fifths or sixths of the window search) this
+charges min cost 1.0-1.2 units per second; max cover with 3,000 sites 1.0-1.2 while the
+windows are small and 0.7-0.9 once they have grown (600 s: ends by its units at 577 s),
+with 2,000 sites 1.2-1.75 (120 s: ends at 111 s). Short max-cover runs end early, long
+ones do not reach their deadline."""
 
 ITERATION_UNIT = 2.4e-5
 """Work units per simplex iteration of a window solve per non-zero of an average column of
@@ -97,14 +102,23 @@ their time in the simplex iterations of their search tree, which the charge per 
 and node misses: on 2.5 and 3.3 km tiles of the district benchmark (85,000 and 157,000
 non-zeros, 150 s, one worker) it charged 0.53 and 0.84 units per second in all, 0.41 and
 0.17 on the windows taking over 5 s; the larger of the two measures charges 1.0 and 1.8
-units per second there and 0.97 on the district (0.94 before). With two workers each
-window is charged its work divided by the windows in flight when it started (at most the
-workers). On the district (min cost, 600 s) that charges 0.4-0.55 units per second in the
-first 75 s of the window search and 1.6-1.9 in its last minutes, at the same window size
-and simplex iterations per window, so a 200 s run reaches its deadline first (and says
-so). The early solves are slower by work HiGHS does not count: on the slow ones it
-separates hundreds of root cuts (one spent about 1.6 s of its 2.5 s on 829 cuts with 134
-simplex iterations of separation) and runs sub-MIP heuristics that find the cheaper plan."""
+units per second there."""
+
+IMPROVED_EXTRA = 1.0
+"""Extra share of its units charged to a window solve that finds a better plan. Such a
+solve takes longer for work HiGHS does not count in iterations or nodes: it separates
+hundreds of root cuts (one early district window spent 1.6 s of its 2.5 s on 829 cuts
+with 134 simplex iterations of separation) and runs the sub-MIP heuristics that find the
+better plan. On the district benchmark an improving window took 1.7 times the seconds per
+non-zero of one that did not, for either objective. Without this share, and with the
+second solve of a min-cost window charged in full, the district min-cost search was
+charged 0.8 units per second in the first fifth of its window search and 1.6 in the
+fourth."""
+
+SECOND_SHARE = 0.25
+"""Share of its units charged to the second solve of a min-cost window (the most weight
+at the window's cost, see the module docstring): it starts from the first solve's plan
+and bound and is much quicker than its size says."""
 
 WINDOW_SECONDS = 60.0
 """Wall-clock safety limit of one window solve (a solve reaching it makes the run
@@ -427,7 +441,7 @@ class _Search:
     def _apply(self, flight: _Flight) -> None:
         """Charge a solved window and keep its plan if it improves the whole plan."""
         out, clocked, work, exact = flight.future.result()
-        self.last_charge = WINDOW_UNIT * work / flight.share
+        self.last_charge = work / flight.share
         self.budget.charge(self.last_charge)
         if clocked:
             self.budget.stop_by_clock()
@@ -468,8 +482,8 @@ def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float,
     look for more covered weight at the same cost (see the module docstring).
 
     Returns the outcome, whether a solve stopped at its wall-clock ``limit``, the work
-    done (non-zeros solved, see :data:`WINDOW_UNIT`), and whether the first (objective)
-    solve was proved optimal.
+    units it is charged (:data:`WINDOW_UNIT`, :data:`IMPROVED_EXTRA`,
+    :data:`SECOND_SHARE`), and whether the first (objective) solve was proved optimal.
     """
     t0 = time.perf_counter()
     start = full_start(sub, milp, xw.astype(np.float64))
@@ -481,10 +495,11 @@ def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float,
                       options=opts)
     clocked = out.raw_status == _CLOCK
     exact = out.kind == "optimal"
-    work = _work(milp, out)
-    if sub.objective != "min_cost" or sub.target is None or sub.Ao.shape[0] == 0:
-        return out, clocked, work, exact
-    if out.x is not None and _improves(sub, xw, out.x[:sub.n] > 0.5, False):
+    better = out.x is not None and _improves(sub, xw, out.x[:sub.n] > 0.5,
+                                             sub.objective == "max_cover")
+    per_nnz = WINDOW_UNIT[sub.objective]
+    work = _work(milp, out, per_nnz) * (1.0 + IMPROVED_EXTRA * better)
+    if better or sub.objective != "min_cost" or sub.target is None or sub.Ao.shape[0] == 0:
         return out, clocked, work, exact
     second = weight_milp(sub, milp, float(sub.costs @ xw))
     left = max(limit - (time.perf_counter() - t0), 0.5 * limit)
@@ -492,15 +507,16 @@ def _solve_window(sub: Model, milp: Milp, xw: np.ndarray, limit: float,
     more = solve_highs(second, start, time_limit=left, mip_gap=1e-6, threads=None, seed=0,
                        options=opts)
     clocked = clocked or more.raw_status == _CLOCK
-    work += _work(second, more)
+    work += SECOND_SHARE * _work(second, more, per_nnz)
     return (more if more.x is not None else out), clocked, work, exact
 
 
-def _work(milp: Milp, out: MipOutcome) -> float:
-    """Work of one window solve in non-zeros solved (see :data:`WINDOW_UNIT`)."""
+def _work(milp: Milp, out: MipOutcome, unit: float) -> float:
+    """Work units of one window solve at ``unit`` per non-zero (see :data:`WINDOW_UNIT`
+    and :data:`ITERATION_UNIT`)."""
     per_column = milp.A.nnz / max(milp.shape[1], 1)
-    by_iterations = ITERATION_UNIT / WINDOW_UNIT * out.iterations * per_column
-    return max(milp.A.nnz * (1 + 0.1 * out.nodes), by_iterations)
+    by_iterations = ITERATION_UNIT * out.iterations * per_column
+    return max(unit * milp.A.nnz * (1 + 0.1 * out.nodes), by_iterations)
 
 
 _CLOCK = "Time limit reached"
