@@ -67,7 +67,10 @@ limited to a time each). Min cost (95 % and key zones, scored windows), after 12
 columns in 1,000 with 2 s each 2,011 -> 1,979 sites; 60 in 200 with 0.3 s 1,917; 40 in
 150 with 0.2 s 1,911; after 500 s: 60 in 200 1,833, 80 in 300 with 0.5 s 1,848, 40 in 150
 1,853. Max cover with 2,000 sites (plain windows), after 120 s: 150 columns with 2 s
-133.75 M, 100 with 0.5 s 133.86 M, 60 with 0.3 s 133.62 M."""
+133.75 M, 100 with 0.5 s 133.86 M, 60 with 0.3 s 133.62 M. With window rows merged and
+node-limited solves, min cost with ``time_limit=600``: 60 in 200 1,803 sites, 80 in 300
+1,815, 40 in 150 1,819; a heuristic of 5 units instead of 30 left the windows more time
+but ended at 1,808."""
 
 WINDOW_HIGHS: dict[str, object] = {
     "mip_max_nodes": 1, "mip_allow_restart": False, "mip_heuristic_effort": 0.02}
